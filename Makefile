@@ -1,0 +1,76 @@
+# Two commands for a fresh machine: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BRIDGE_VENV := .venvs/bridge
+RASA_VENV   := .venvs/rasa
+BRIDGE_PY   := $(BRIDGE_VENV)/bin/python
+RASA        := $(RASA_VENV)/bin/rasa
+MODEL       := models/current.tar.gz
+TRAINING_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+export RASA_TELEMETRY_ENABLED := false
+export UV_PYTHON_DOWNLOADS := never
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(HOME)/.local/bin/uv
+endif
+
+.PHONY: help setup run test lint model train validate evaluate clean
+
+help:
+	@echo "make run       run the product (local Slack/Telegram stand-ins unless tokens are set)"
+	@echo "make test      run every test (installs environments and trains a model if needed)"
+	@echo "make model     train a model if the training data changed"
+	@echo "make train     retrain the model now"
+	@echo "make validate  check the training data (rasa data validate)"
+	@echo "make evaluate  DATA=<csv> OUT=<json>: evaluate the trained assistant"
+	@echo "make lint      ruff and mypy"
+
+$(UV):
+	@echo "== installing uv (fast Python environments)"
+	python3 -m pip install --user --quiet uv
+
+setup: $(BRIDGE_VENV)/.installed $(RASA_VENV)/.installed
+
+$(BRIDGE_VENV)/.installed: pyproject.toml | $(UV)
+	@echo "== bridge environment (Python 3.11+) in $(BRIDGE_VENV)"
+	$(UV) venv --allow-existing -p "$$(command -v python3)" $(BRIDGE_VENV)
+	VIRTUAL_ENV=$(BRIDGE_VENV) $(UV) pip install -e ".[dev]"
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt | $(UV)
+	@echo "== Rasa environment (Python 3.10) in $(RASA_VENV); the first time takes a few minutes"
+	$(UV) venv --allow-existing -p "$$(scripts/python310.sh)" $(RASA_VENV)
+	VIRTUAL_ENV=$(RASA_VENV) $(UV) pip install -r requirements/rasa.txt
+	touch $@
+
+# Retrains only when the training data, domain or pipeline changed since the last model.
+model: $(MODEL)
+
+$(MODEL): $(TRAINING_INPUTS) | $(RASA_VENV)/.installed
+	@echo "== training the assistant (progress below)"
+	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
+		--fixed-model-name current
+	touch $@
+
+train: $(RASA_VENV)/.installed
+	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
+		--fixed-model-name current --force
+
+validate: $(RASA_VENV)/.installed
+	$(RASA) data validate --config config.yml --domain bot/domain.yml --data data --fail-on-warnings
+
+run: setup $(MODEL)
+	$(BRIDGE_PY) -m devstack
+
+test: setup $(MODEL)
+	$(BRIDGE_PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_VENV)/bin/ruff check .
+	$(BRIDGE_VENV)/bin/ruff format --check bridge standins devstack tests
+	$(BRIDGE_VENV)/bin/mypy
+
+clean:
+	rm -rf .venvs models .run

@@ -1,0 +1,1 @@
+"""Custom actions for the Northwind Store assistant (run with `rasa run actions`)."""

@@ -1,0 +1,91 @@
+"""Slack Events API: staff replies in a handoff thread go back to the customer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.services import Services
+from bridge.slack_format import staff_text_to_plain
+
+log = logging.getLogger(__name__)
+
+BOLT_APP = web.AppKey("bolt_app", AsyncApp)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/slack/events", events)
+
+
+async def events(request: web.Request) -> web.Response:
+    bolt_response = await request.app[BOLT_APP].async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
+    settings = services.settings
+    # process_before_response: Slack gets its 200 only once the reply is queued in Redis, so a
+    # crash before that makes Slack retry instead of losing the reply.
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
+    )
+    names = StaffNames(client)
+
+    @bolt.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if not _is_staff_thread_reply(event, settings.slack_channel_id):
+            return
+        conversation_id = await services.store.conversation_for_thread(
+            event["channel"], event["thread_ts"]
+        )
+        if conversation_id is None:
+            return
+        author = await names.display_name(event.get("user", ""))
+        await services.router.staff_reply(
+            conversation_id,
+            staff_text_to_plain(event.get("text", "")),
+            author,
+            event_id=str(body.get("event_id") or event["ts"]),
+        )
+
+    return bolt
+
+
+def _is_staff_thread_reply(event: dict[str, Any], staff_channel: str) -> bool:
+    # Edits, joins and bot posts (ours and other apps') carry a subtype or a bot_id.
+    return (
+        event.get("channel") == staff_channel
+        and not event.get("subtype")
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and bool(event.get("thread_ts"))
+        and event.get("thread_ts") != event.get("ts")
+    )
+
+
+class StaffNames:
+    """Display names of staff members, looked up once each."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._names: dict[str, str] = {}
+
+    async def display_name(self, user_id: str) -> str:
+        if user_id not in self._names:
+            try:
+                response = await self._client.users_info(user=user_id)
+                user = response.get("user") or {}
+                profile = user.get("profile") or {}
+                name = profile.get("display_name") or profile.get("real_name") or user.get("name")
+            except Exception as exc:  # a missing name must never block the reply itself
+                log.warning("users.info failed for %s: %s", user_id, exc)
+                return ""
+            self._names[user_id] = str(name or "")
+        return self._names[user_id]

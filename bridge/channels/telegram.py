@@ -1,0 +1,89 @@
+"""Telegram webhook: verifies the secret, turns updates into customer messages."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from bridge.models import Channel, Message, Role
+from bridge.services import SERVICES
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post(WEBHOOK_PATH, webhook)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    secret = services.settings.telegram_webhook_secret
+    if not secret or not hmac.compare_digest(
+        request.headers.get(SECRET_HEADER, "").encode(), secret.encode()
+    ):
+        return web.json_response({"ok": False, "error": "bad secret token"}, status=403)
+    try:
+        data = await request.json()
+        update = Update.de_json(data, request.app[TELEGRAM_BOT])
+    except (ValueError, TypeError, KeyError) as exc:
+        return web.json_response(
+            {"ok": False, "error": f"not a Telegram update: {exc}"}, status=400
+        )
+    if update is None:
+        return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+    incoming = _customer_message(update)
+    if incoming is None:
+        return web.json_response({"ok": True, "ignored": True})
+    chat_id, name, text, payload = incoming
+    conversation = await services.store.ensure(
+        f"tg-{chat_id}", Channel.TELEGRAM, str(chat_id), name
+    )
+    inbound = await services.router.accept(
+        conversation, Message(role=Role.CUSTOMER, text=text), "telegram", str(update.update_id)
+    )
+    if update.callback_query is not None:
+        await _answer_tap(request.app[TELEGRAM_BOT], update.callback_query.id)
+    # Answering only after the turn means Telegram redelivers the update if we die mid-turn;
+    # the router recognises the redelivery and does not answer twice.
+    await services.router.respond(conversation, inbound, payload)
+    return web.json_response({"ok": True})
+
+
+def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
+    """(chat id, display name, text to record, payload for the assistant) or None."""
+    if update.message is not None and update.message.text:
+        message = update.message
+        user = message.from_user
+        return message.chat.id, user.full_name if user else "", message.text or "", ""
+    query = update.callback_query
+    if query is not None and query.data and query.message is not None:
+        title = (
+            _button_title(query.message.reply_markup, query.data)
+            if hasattr(query.message, "reply_markup")
+            else None
+        )
+        payload = query.data if query.data.startswith("/") else ""
+        return query.message.chat.id, query.from_user.full_name, title or query.data, payload
+    return None
+
+
+def _button_title(markup: object, data: str) -> str | None:
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if button.callback_data == data:
+                return str(button.text)
+    return None
+
+
+async def _answer_tap(bot: Bot, query_id: str) -> None:
+    try:
+        await bot.answer_callback_query(query_id)
+    except Exception as exc:  # only stops the button's spinner; the message itself is recorded
+        log.warning("could not answer callback query: %s", exc)

@@ -1,0 +1,39 @@
+"""Every Redis key the bridge uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "bridge:"
+
+# Outbound delivery streams, one per platform, drained by that platform's sender.
+SLACK_OUTBOX = PREFIX + "out:slack"
+TELEGRAM_OUTBOX = PREFIX + "out:telegram"
+DEAD_LETTERS = PREFIX + "out:dead"
+SENDER_GROUP = "senders"
+
+# Pub/sub channel that fans widget messages out to whichever process holds the socket.
+WIDGET_EVENTS = PREFIX + "widget:events"
+WIDGET_SECRET = PREFIX + "widget:secret"
+
+# How long an inbound event id is remembered for de-duplication (platform retries come
+# within minutes; a day is generous).
+DEDUPE_TTL_S = 24 * 3600
+
+
+def conversation(conversation_id: str) -> str:
+    """Hash: channel, external id, display name, mode, Slack thread."""
+    return f"{PREFIX}conv:{conversation_id}"
+
+
+def transcript(conversation_id: str) -> str:
+    """Stream: every message of the conversation, any role, in order."""
+    return f"{PREFIX}conv:{conversation_id}:log"
+
+
+def slack_thread(channel: str, thread_ts: str) -> str:
+    """String: the conversation a staff thread belongs to."""
+    return f"{PREFIX}slack:thread:{channel}:{thread_ts}"
+
+
+def seen(source: str, event_id: str) -> str:
+    """String with TTL: an inbound event already accepted (source: slack, telegram, widget)."""
+    return f"{PREFIX}seen:{source}:{event_id}"

@@ -1,0 +1,57 @@
+"""Messages leaving the bridge towards a customer: transcript line, delivery job, live fan-out."""
+
+from __future__ import annotations
+
+import json
+
+from redis.asyncio import Redis
+
+from bridge import keys
+from bridge.models import Channel, Conversation, Message
+
+# The transcript line and the delivery job are written together, so a message is either on its
+# way or was never sent. An optional event id makes a redelivered platform event a no-op.
+_DELIVER = """
+if ARGV[1] ~= '' then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[1]) then return false end
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+if ARGV[2] == '1' then
+  redis.call('XADD', KEYS[2], '*', 'conversation', ARGV[3], 'message_id', id, unpack(ARGV, 4))
+end
+return id
+"""
+
+
+class Outbox:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._deliver = redis.register_script(_DELIVER)
+
+    async def to_customer(
+        self, conversation: Conversation, message: Message, once_key: str = ""
+    ) -> Message | None:
+        """Record and send a message to the customer; None if `once_key` was already used."""
+        queued = conversation.channel is Channel.TELEGRAM
+        args = [str(keys.DEDUPE_TTL_S) if once_key else "", "1" if queued else "0", conversation.id]
+        for name, value in message.to_fields().items():
+            args += [name, value]
+        entry_id = await self._deliver(
+            keys=[
+                keys.transcript(conversation.id),
+                keys.TELEGRAM_OUTBOX,
+                once_key or keys.transcript(conversation.id),
+            ],
+            args=args,
+        )
+        if entry_id is None:
+            return None
+        stored = Message(**{**message.__dict__, "id": entry_id})
+        if conversation.channel is Channel.WIDGET:
+            await self.publish_to_widget(conversation.id, stored)
+        return stored
+
+    async def publish_to_widget(self, conversation_id: str, message: Message) -> None:
+        # The transcript already holds the message; this only wakes open sockets on any replica.
+        event = {"conversation": conversation_id, "message": message.to_wire()}
+        await self._redis.publish(keys.WIDGET_EVENTS, json.dumps(event))

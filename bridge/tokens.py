@@ -1,0 +1,28 @@
+"""Widget session tokens: a conversation id signed by the bridge, so nobody can guess another's."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+class SessionTokens:
+    def __init__(self, secret: str) -> None:
+        self._key = secret.encode()
+
+    def issue(self, conversation_id: str) -> str:
+        return f"{conversation_id}.{self._signature(conversation_id)}"
+
+    def verify(self, token: object) -> str | None:
+        """The conversation id the token grants, or None for anything not signed by us."""
+        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 256:
+            return None
+        conversation_id, signature = token.split(".")
+        if not hmac.compare_digest(signature, self._signature(conversation_id)):
+            return None
+        return conversation_id
+
+    def _signature(self, conversation_id: str) -> str:
+        digest = hmac.new(self._key, conversation_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -1,0 +1,230 @@
+"""The product's processes wired together on loopback, with local Slack/Telegram stand-ins."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.processes import (
+    BRIDGE_PYTHON,
+    RASA_BIN,
+    ROOT,
+    Service,
+    StartupError,
+    free_port,
+    http_ok,
+    port_open,
+)
+
+MODEL = ROOT / "models" / "current.tar.gz"
+
+# Credentials of the local stand-ins; they mean nothing anywhere else.
+LOCAL_SLACK = {
+    "SLACK_BOT_TOKEN": "xoxb-local-bot",
+    "SLACK_SIGNING_SECRET": "local-signing-secret",
+    "SLACK_CHANNEL_ID": "C0STAFF",
+}
+LOCAL_TELEGRAM = {
+    "TELEGRAM_BOT_TOKEN": "123456:local-telegram-token",
+    "TELEGRAM_WEBHOOK_SECRET": "local-webhook-secret",
+}
+
+
+@dataclass
+class Ports:
+    redis: int = field(default_factory=free_port)
+    rasa: int = field(default_factory=free_port)
+    actions: int = field(default_factory=free_port)
+    bridge: int = field(default_factory=free_port)
+    slack: int = field(default_factory=free_port)
+    telegram: int = field(default_factory=free_port)
+
+    @classmethod
+    def defaults(cls) -> Ports:
+        """The well-known ports `make run` uses, so the printed URLs stay the same."""
+        return cls(redis=6390, rasa=5005, actions=5055, bridge=8080, slack=8091, telegram=8092)
+
+
+class Stack:
+    """Starts what is missing, in dependency order; stops what it started."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        ports: Ports | None = None,
+        redis_url: str | None = None,
+        bridge_env: dict[str, str] | None = None,
+        local_slack: bool = True,
+        local_telegram: bool = True,
+        redis_persistent: bool = False,
+    ) -> None:
+        self.run_dir = run_dir
+        self.ports = ports or Ports()
+        self.redis_url = redis_url or f"redis://127.0.0.1:{self.ports.redis}/0"
+        self.local_slack = local_slack
+        self.local_telegram = local_telegram
+        self.services: dict[str, Service] = {}
+        if redis_url is None:
+            self.services["redis"] = self._redis(redis_persistent)
+        self.services["actions"] = self._actions()
+        self.services["rasa"] = self._rasa()
+        if local_slack:
+            self.services["slack"] = self._slack()
+        if local_telegram:
+            self.services["telegram"] = self._telegram()
+        self.services["bridge"] = self._bridge(bridge_env or {})
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.bridge}"
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.slack}"
+
+    @property
+    def telegram_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.telegram}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    def start(self) -> None:
+        if not MODEL.exists():
+            raise StartupError(f"no trained model at {MODEL}; run `make model` first")
+        for service in self.services.values():
+            service.start()
+
+    def stop(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+
+    def _redis(self, persistent: bool) -> Service:
+        data_dir = self.run_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = shutil.which("redis-server") or "/usr/bin/redis-server"
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "everysec"]
+            if persistent
+            else [
+                "--appendonly",
+                "no",
+            ]
+        )
+        return Service(
+            "redis",
+            [
+                server,
+                "--port",
+                str(self.ports.redis),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(data_dir),
+                *persistence,
+            ],
+            self.run_dir,
+            ready=lambda: port_open(self.ports.redis),
+        )
+
+    def _actions(self) -> Service:
+        return Service(
+            "actions",
+            [
+                str(RASA_BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.ports.actions),
+            ],
+            self.run_dir,
+            env={"SANIC_HOST": "127.0.0.1"},
+            ready=lambda: http_ok(f"http://127.0.0.1:{self.ports.actions}/health"),
+            ready_timeout_s=120,
+        )
+
+    def _rasa(self) -> Service:
+        endpoints = self.run_dir / "endpoints.yml"
+        endpoints.parent.mkdir(parents=True, exist_ok=True)
+        endpoints.write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{self.ports.actions}/webhook\n"
+        )
+        return Service(
+            "rasa",
+            [
+                str(RASA_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "-m",
+                str(MODEL),
+                "--credentials",
+                "bot/credentials.yml",
+                "--endpoints",
+                str(endpoints),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.ports.rasa),
+            ],
+            self.run_dir,
+            env={"TF_CPP_MIN_LOG_LEVEL": "2"},
+            ready=lambda: http_ok(f"{self.rasa_url}/status", contains="model_file"),
+            ready_timeout_s=240,
+        )
+
+    def _slack(self) -> Service:
+        return Service(
+            "slack",
+            [
+                str(BRIDGE_PYTHON),
+                "-m",
+                "standins.slack",
+                "--port",
+                str(self.ports.slack),
+                "--events-url",
+                f"{self.bridge_url}/slack/events",
+                "--interactivity-url",
+                f"{self.bridge_url}/slack/interactivity",
+                "--signing-secret",
+                LOCAL_SLACK["SLACK_SIGNING_SECRET"],
+            ],
+            self.run_dir,
+            ready=lambda: port_open(self.ports.slack),
+        )
+
+    def _telegram(self) -> Service:
+        return Service(
+            "telegram",
+            [str(BRIDGE_PYTHON), "-m", "standins.telegram", "--port", str(self.ports.telegram)],
+            self.run_dir,
+            ready=lambda: port_open(self.ports.telegram),
+        )
+
+    def _bridge(self, extra_env: dict[str, str]) -> Service:
+        env = {
+            "REDIS_URL": self.redis_url,
+            "RASA_URL": self.rasa_url,
+            "BRIDGE_PORT": str(self.ports.bridge),
+            "BRIDGE_PUBLIC_URL": self.bridge_url,
+            "BRIDGE_INSTANCE": "bridge-1",
+        }
+        if self.local_slack:
+            env |= LOCAL_SLACK | {"SLACK_API_URL": f"{self.slack_url}/api/"}
+        if self.local_telegram:
+            env |= LOCAL_TELEGRAM | {
+                "TELEGRAM_API_URL": f"{self.telegram_url}/bot",
+                "TELEGRAM_FILE_URL": f"{self.telegram_url}/file/bot",
+            }
+        return Service(
+            "bridge",
+            [str(BRIDGE_PYTHON), "-m", "bridge"],
+            self.run_dir,
+            env=env | extra_env,
+            ready=lambda: http_ok(f"{self.bridge_url}/healthz"),
+        )

@@ -1,0 +1,314 @@
+"""Web API methods under /api/: the subset the bridge uses, answering with Slack's shapes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .._common import Faults, Interval, json_field, read_params
+from .events import EventDispatcher
+from .state import (
+    BOT_ID,
+    TEAM_ID,
+    TEAM_NAME,
+    TEAM_URL,
+    Channel,
+    SlackError,
+    User,
+    Workspace,
+)
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Call:
+    ws: Workspace
+    events: EventDispatcher
+    user: User
+    params: JSON
+
+    def channel(self) -> Channel:
+        return self.ws.channel(self.params.get("channel"))
+
+    def text(self, name: str) -> str:
+        value = self.params.get(name)
+        return "" if value is None else str(value)
+
+    def blocks(self) -> list[JSON] | None:
+        blocks = json_field(self.params.get("blocks"))
+        if blocks in (None, "", []):
+            return None
+        if not isinstance(blocks, list):
+            raise SlackError("invalid_blocks")
+        return blocks
+
+
+def _message_event(channel: Channel, msg: JSON) -> JSON:
+    """The `message` event Slack delivers for a new message (thread replies keep no subtype)."""
+    event = {k: v for k, v in msg.items() if k not in ("reactions",)}
+    event.update(channel=channel.id, event_ts=msg["ts"], channel_type="channel")
+    return event
+
+
+def auth_test(call: Call) -> JSON:
+    result: JSON = {
+        "url": TEAM_URL,
+        "team": TEAM_NAME,
+        "user": call.user.name,
+        "team_id": TEAM_ID,
+        "user_id": call.user.id,
+        "is_enterprise_install": False,
+    }
+    if call.user.is_bot:
+        result["bot_id"] = BOT_ID
+    return result
+
+
+def chat_post_message(call: Call) -> JSON:
+    channel = call.channel()
+    text, blocks = call.text("text"), call.blocks()
+    if not text and not blocks:
+        raise SlackError("no_text")
+    if len(text) > 40_000:
+        raise SlackError("msg_too_long")
+    thread_ts = call.text("thread_ts") or None
+    msg = call.ws.post(channel, call.user, text, blocks, thread_ts)
+    call.events.emit(channel.id, _message_event(channel, msg))
+    return {"channel": channel.id, "ts": msg["ts"], "message": msg}
+
+
+def _own_message(call: Call, error: str) -> tuple[Channel, JSON]:
+    channel = call.channel()
+    msg = channel.message(call.text("ts"))
+    if msg.get("user") != call.user.id:
+        raise SlackError(error)
+    return channel, msg
+
+
+def chat_update(call: Call) -> JSON:
+    channel, msg = _own_message(call, "cant_update_message")
+    previous = dict(msg)
+    if "text" in call.params:
+        msg["text"] = call.text("text")
+    blocks = call.blocks()
+    if blocks is not None:
+        msg["blocks"] = blocks
+    msg["edited"] = {"user": call.user.id, "ts": call.ws.clock.next_ts()}
+    call.events.emit(
+        channel.id,
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "channel": channel.id,
+            "ts": msg["edited"]["ts"],
+            "event_ts": msg["edited"]["ts"],
+            "message": msg,
+            "previous_message": previous,
+            "channel_type": "channel",
+        },
+    )
+    return {"channel": channel.id, "ts": msg["ts"], "text": msg["text"], "message": msg}
+
+
+def chat_delete(call: Call) -> JSON:
+    channel, msg = _own_message(call, "cant_delete_message")
+    call.ws.delete(channel, msg["ts"])
+    event_ts = call.ws.clock.next_ts()
+    call.events.emit(
+        channel.id,
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "channel": channel.id,
+            "ts": event_ts,
+            "deleted_ts": msg["ts"],
+            "event_ts": event_ts,
+            "previous_message": msg,
+            "channel_type": "channel",
+        },
+    )
+    return {"channel": channel.id, "ts": msg["ts"]}
+
+
+def _page(call: Call, messages: list[JSON], default_limit: int) -> JSON:
+    limit = int(call.params.get("limit") or default_limit)
+    start = int(call.params.get("cursor") or 0)
+    page = messages[start : start + limit]
+    more = start + limit < len(messages)
+    return {
+        "messages": page,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def conversations_history(call: Call) -> JSON:
+    channel = call.channel()
+    messages = list(reversed(channel.top_level))
+    inclusive = str(call.params.get("inclusive", "")).lower() in ("1", "true")
+    if oldest := call.text("oldest"):
+        messages = [m for m in messages if _after(m["ts"], oldest, inclusive)]
+    if latest := call.text("latest"):
+        messages = [m for m in messages if _after(latest, m["ts"], inclusive)]
+    return {**_page(call, messages, 100), "pin_count": 0}
+
+
+def _after(a: str, b: str, inclusive: bool) -> bool:
+    return float(a) >= float(b) if inclusive else float(a) > float(b)
+
+
+def conversations_replies(call: Call) -> JSON:
+    channel = call.channel()
+    return _page(call, channel.thread(call.text("ts")), 1000)
+
+
+def conversations_info(call: Call) -> JSON:
+    return {"channel": call.channel().to_json()}
+
+
+def conversations_list(call: Call) -> JSON:
+    channels = [c.to_json() for c in call.ws.channels.values()]
+    return {"channels": channels, "response_metadata": {"next_cursor": ""}}
+
+
+def conversations_create(call: Call) -> JSON:
+    return {"channel": call.ws.create_channel(call.text("name")).to_json()}
+
+
+def users_info(call: Call) -> JSON:
+    user = call.ws.users.get(call.text("user"))
+    if user is None:
+        raise SlackError("user_not_found")
+    return {"user": user.to_json()}
+
+
+def _reaction_target(call: Call) -> tuple[Channel, JSON, str]:
+    channel = call.channel()
+    msg = channel.message(call.text("timestamp"))
+    name = call.text("name").strip(":")
+    if not name:
+        raise SlackError("invalid_name")
+    return channel, msg, name
+
+
+def _reaction_event(call: Call, kind: str, channel: Channel, msg: JSON, name: str) -> None:
+    call.events.emit(
+        channel.id,
+        {
+            "type": kind,
+            "user": call.user.id,
+            "reaction": name,
+            "item_user": msg.get("user"),
+            "item": {"type": "message", "channel": channel.id, "ts": msg["ts"]},
+            "event_ts": call.ws.clock.next_ts(),
+        },
+    )
+
+
+def reactions_add(call: Call) -> JSON:
+    channel, msg, name = _reaction_target(call)
+    reactions: list[JSON] = msg.setdefault("reactions", [])
+    entry = next((r for r in reactions if r["name"] == name), None)
+    if entry is None:
+        entry = {"name": name, "users": [], "count": 0}
+        reactions.append(entry)
+    if call.user.id in entry["users"]:
+        raise SlackError("already_reacted")
+    entry["users"].append(call.user.id)
+    entry["count"] = len(entry["users"])
+    _reaction_event(call, "reaction_added", channel, msg, name)
+    return {}
+
+
+def reactions_remove(call: Call) -> JSON:
+    channel, msg, name = _reaction_target(call)
+    reactions: list[JSON] = msg.get("reactions", [])
+    entry = next((r for r in reactions if r["name"] == name), None)
+    if entry is None or call.user.id not in entry["users"]:
+        raise SlackError("no_reaction")
+    entry["users"].remove(call.user.id)
+    entry["count"] = len(entry["users"])
+    if not entry["users"]:
+        reactions.remove(entry)
+    if not reactions:
+        msg.pop("reactions", None)
+    _reaction_event(call, "reaction_removed", channel, msg, name)
+    return {}
+
+
+METHODS: dict[str, Callable[[Call], JSON]] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.delete": chat_delete,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "conversations.info": conversations_info,
+    "conversations.list": conversations_list,
+    "conversations.create": conversations_create,
+    "users.info": users_info,
+    "reactions.add": reactions_add,
+    "reactions.remove": reactions_remove,
+}
+
+
+def _error(code: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"ok": False, "error": code}, status=status, headers=headers)
+
+
+def _token(request: web.Request, params: JSON) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth.removeprefix("Bearer ").strip()
+    token = params.get("token")
+    return str(token) if token else None
+
+
+@dataclass
+class WebApi:
+    ws: Workspace
+    events: EventDispatcher
+    faults: Faults
+    # None when rate limiting is off; else chat.postMessage at most once a second per channel.
+    post_limit: Interval | None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        method = METHODS.get(name)
+        if method is None:
+            return _error("unknown_method")
+        params, _files = await read_params(request)
+        token = _token(request, params)
+        if not token:
+            return _error("not_authed")
+        user = self.ws.identity(token)
+        if user is None:
+            return _error("invalid_auth")
+        fault = self.faults.take(name)
+        if fault is not None:
+            if fault.status == 429:
+                return self._ratelimited(fault.retry_after)
+            return _error(
+                "fatal_error" if fault.status >= 500 else "request_failed", status=fault.status
+            )
+        call = Call(self.ws, self.events, user, params)
+        try:
+            if name == "chat.postMessage" and self.post_limit is not None:
+                wait = self.post_limit.wait_for(call.channel().id, time.monotonic())
+                if wait:
+                    return self._ratelimited(wait)
+            result = method(call)
+        except SlackError as exc:
+            return _error(exc.code)
+        return web.json_response({"ok": True, **result})
+
+    @staticmethod
+    def _ratelimited(retry_after: int) -> web.Response:
+        return _error("ratelimited", status=429, headers={"Retry-After": str(retry_after)})

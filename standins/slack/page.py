@@ -1,0 +1,46 @@
+"""The staff page: a person acts as staff in `make run` without a Slack workspace."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from .state import SlackError, Workspace
+
+
+def page_html() -> str:
+    return resources.files("standins").joinpath("static/slack_staff.html").read_text("utf-8")
+
+
+def routes(ws: Workspace, staff_channel: str) -> list[web.RouteDef]:
+    html = page_html()  # read once: the file ships with the package
+
+    async def index(_request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    async def threads(request: web.Request) -> web.Response:
+        """`GET /_test/threads?channel=C…` → the channel's threads, newest activity first."""
+        try:
+            channel = ws.channel(request.query.get("channel") or staff_channel)
+        except SlackError as exc:
+            return web.json_response({"error": exc.code}, status=404)
+        items: list[dict[str, Any]] = [
+            {"parent": msg, "replies": channel.replies.get(msg["ts"], [])}
+            for msg in channel.top_level
+        ]
+        items.sort(
+            key=lambda t: float(t["parent"].get("latest_reply", t["parent"]["ts"])), reverse=True
+        )
+        staff = [{"id": u.id, "name": u.real_name} for u in ws.users.values() if not u.is_bot]
+        return web.json_response(
+            {
+                "channel": {"id": channel.id, "name": channel.name},
+                "staff": staff,
+                "users": {u.id: u.real_name for u in ws.users.values()},
+                "threads": items,
+            }
+        )
+
+    return [web.get("/", index), web.get("/_test/threads", threads)]

@@ -1,0 +1,230 @@
+"""The one local workspace: users, channels, messages and threads, kept in memory.
+
+Messages are stored as the JSON dicts Slack returns, so the API hands them out as they are.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+TEAM_ID = "T0LOCAL"
+TEAM_NAME = "Northwind (local)"
+TEAM_DOMAIN = "northwind-local"
+TEAM_URL = f"https://{TEAM_DOMAIN}.slack.com/"
+APP_ID = "A0LOCAL"
+BOT_ID = "B0LOCAL"
+BOT_USER_ID = "U0BOT"
+BOT_NAME = "support-bridge"
+STAFF_CHANNEL_ID = "C0STAFF"
+
+
+class SlackError(Exception):
+    """An API error answered as {"ok": false, "error": code}."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    real_name: str
+    is_bot: bool = False
+
+    def to_json(self) -> JSON:
+        profile: JSON = {
+            "real_name": self.real_name,
+            "display_name": self.real_name,
+            "real_name_normalized": self.real_name,
+            "display_name_normalized": self.real_name,
+            "team": TEAM_ID,
+        }
+        if self.is_bot:
+            profile.update(bot_id=BOT_ID, api_app_id=APP_ID)
+        return {
+            "id": self.id,
+            "team_id": TEAM_ID,
+            "name": self.name,
+            "real_name": self.real_name,
+            "deleted": False,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "is_admin": False,
+            "tz": "UTC",
+            "profile": profile,
+        }
+
+
+STAFF = (User("U0ALICE", "alice", "Alice"), User("U0BOB", "bob", "Bob"))
+BOT = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True)
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    created: int = field(default_factory=lambda: int(time.time()))
+    top_level: list[JSON] = field(default_factory=list)  # oldest first
+    replies: dict[str, list[JSON]] = field(default_factory=dict)  # parent ts -> replies
+    by_ts: dict[str, JSON] = field(default_factory=dict)  # every message, replies included
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_private": False,
+            "is_archived": False,
+            "is_general": False,
+            "is_member": True,
+            "created": self.created,
+            "creator": STAFF[0].id,
+            "context_team_id": TEAM_ID,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {
+                "value": "Customer conversations handed to people",
+                "creator": "",
+                "last_set": 0,
+            },
+        }
+
+    def message(self, ts: str) -> JSON:
+        msg = self.by_ts.get(ts)
+        if msg is None:
+            raise SlackError("message_not_found")
+        return msg
+
+    def thread(self, ts: str) -> list[JSON]:
+        msg = self.by_ts.get(ts)
+        if msg is None:
+            raise SlackError("thread_not_found")
+        parent_ts = msg.get("thread_ts", ts)
+        parent = self.by_ts.get(parent_ts)
+        if parent is None:
+            raise SlackError("thread_not_found")
+        return [parent, *self.replies.get(parent_ts, [])]
+
+
+class Clock:
+    """Message timestamps: "seconds.micros" strings, strictly increasing like Slack's."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next_ts(self) -> str:
+        now = max(time.time_ns() // 1000, self._last + 1)
+        self._last = now
+        return f"{now // 1_000_000}.{now % 1_000_000:06d}"
+
+
+class Workspace:
+    def __init__(self, channel_name: str = "support") -> None:
+        self.users: dict[str, User] = {u.id: u for u in (BOT, *STAFF)}
+        self.channels: dict[str, Channel] = {}
+        self.clock = Clock()
+        self.add_channel(STAFF_CHANNEL_ID, channel_name)
+
+    def add_channel(self, channel_id: str, name: str) -> Channel:
+        channel = Channel(channel_id, name)
+        self.channels[channel_id] = channel
+        return channel
+
+    def create_channel(self, name: str) -> Channel:
+        name = name.lstrip("#").lower()
+        if not name:
+            raise SlackError("invalid_name_required")
+        if any(c.name == name for c in self.channels.values()):
+            raise SlackError("name_taken")
+        return self.add_channel(f"C0{len(self.channels):07d}", name)
+
+    def identity(self, token: str | None) -> User | None:
+        """`xoxb-*` is the bot; `xoxp-<USERID>` is that staff member."""
+        if not token:
+            return None
+        if token.startswith("xoxb-"):
+            return BOT
+        if token.startswith("xoxp-"):
+            user = self.users.get(token.removeprefix("xoxp-"))
+            return user if user is not None and not user.is_bot else None
+        return None
+
+    def channel(self, ref: Any) -> Channel:
+        """By id, or by name (with or without '#') as chat.postMessage allows."""
+        if isinstance(ref, str) and ref:
+            if ref in self.channels:
+                return self.channels[ref]
+            name = ref.removeprefix("#")
+            for channel in self.channels.values():
+                if channel.name == name:
+                    return channel
+        raise SlackError("channel_not_found")
+
+    def post(
+        self,
+        channel: Channel,
+        user: User,
+        text: str,
+        blocks: list[JSON] | None,
+        thread_ts: str | None,
+    ) -> JSON:
+        msg: JSON = {"type": "message", "user": user.id, "text": text}
+        if blocks:
+            msg["blocks"] = blocks
+        if user.is_bot:
+            msg["bot_id"] = BOT_ID
+            msg["app_id"] = APP_ID
+            msg["bot_profile"] = {
+                "id": BOT_ID,
+                "app_id": APP_ID,
+                "name": BOT_NAME,
+                "deleted": False,
+                "team_id": TEAM_ID,
+            }
+        parent: JSON | None = None
+        if thread_ts:
+            # Replying to a reply threads under its parent, as in Slack.
+            parent = channel.thread(thread_ts)[0]
+        ts = self.clock.next_ts()
+        msg["ts"] = ts
+        msg["team"] = TEAM_ID
+        if parent is None:
+            channel.top_level.append(msg)
+        else:
+            msg["thread_ts"] = parent["ts"]
+            msg["parent_user_id"] = parent["user"]
+            replies = channel.replies.setdefault(parent["ts"], [])
+            replies.append(msg)
+            users = list(dict.fromkeys([*parent.get("reply_users", []), user.id]))
+            parent.update(
+                thread_ts=parent["ts"],
+                reply_count=len(replies),
+                reply_users=users,
+                reply_users_count=len(users),
+                latest_reply=ts,
+            )
+        channel.by_ts[ts] = msg
+        return msg
+
+    def delete(self, channel: Channel, ts: str) -> JSON:
+        msg = channel.message(ts)
+        del channel.by_ts[ts]
+        parent_ts = msg.get("thread_ts")
+        if parent_ts is None or parent_ts == ts:
+            channel.top_level.remove(msg)
+        else:
+            replies = channel.replies[parent_ts]
+            replies.remove(msg)
+            parent = channel.by_ts.get(parent_ts)
+            if parent is not None:
+                parent["reply_count"] = len(replies)
+                parent["latest_reply"] = replies[-1]["ts"] if replies else parent_ts
+        return msg

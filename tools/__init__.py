@@ -1,0 +1,1 @@
+"""Training-data and evaluation tooling (run with the Rasa venv)."""

@@ -1,0 +1,1 @@
+"""Evaluation of the trained assistant on first messages (issue 3, item 4)."""
