@@ -88,7 +88,7 @@ class Sent:
             "message_id": msg["message_id"],
             "method": self.method,
             "date": msg["date"],
-            "text": msg.get("text", msg.get("caption")),
+            "text": msg.get("text") or msg.get("caption") or "",
             "raw_text": self.raw_text,
             "parse_mode": self.parse_mode,
             "reply_markup": msg.get("reply_markup"),
