@@ -74,3 +74,20 @@ lint: $(BRIDGE_VENV)/.installed
 
 clean:
 	rm -rf .venvs models .run
+
+# --- operations (docs/deployment.md, docs/configuration.md) ---
+.PHONY: config-docs check-deployment
+
+config-docs: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m bridge.config_docs
+
+# Checks the deployment configured in the environment / .env: Redis, Rasa, Slack, Telegram.
+check-deployment: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m bridge.deploy_check
+
+# --- benchmarks (issue 6; docs/benchmarks.md) ---
+.PHONY: bench
+
+# Every measurement in one run (~12 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
+bench: setup $(MODEL)
+	$(BRIDGE_PY) -m bench

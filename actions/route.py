@@ -10,12 +10,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, routing
-from actions.answers import answer
+from actions.answers import ANSWERS, answer, extract, resolve_intent
 from actions.backend import BackendError
 
 log = logging.getLogger(__name__)
 
 MISSES_BEFORE_HANDOFF = 2
+STOP_INTENT = "stop"
+ASK = {"order_number": "utter_ask_order_number", "address": "utter_ask_address", "email": "utter_ask_email"}
 
 
 class ActionRoute(Action):
@@ -27,18 +29,73 @@ class ActionRoute(Action):
     ) -> list[EventType]:
         table = routing.load()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        text = tracker.latest_message.get("text") or ""
         outcome = table.outcome(intent)
+        pending = tracker.get_slot("pending")
+
         if outcome == "handoff":
-            return handoff.hand_over(dispatcher, tracker, table.handoff[intent])
+            return [*handoff.hand_over(dispatcher, tracker, table.handoff[intent]), *_clear()]
+        if pending and intent == STOP_INTENT:
+            dispatcher.utter_message(response="utter_stopped")
+            return _clear()
+        if pending and _is_reply(pending, tracker, outcome, text):
+            return _reply(dispatcher, tracker, pending, text)
         if outcome == "abstain":
             return abstain(dispatcher, tracker)
-        try:
-            events = answer(intent, dispatcher, tracker)
-        except BackendError as exc:
-            log.warning("backend could not answer %s: %s", intent, exc)
-            dispatcher.messages.clear()  # a handoff turn carries no customer-facing text
-            return handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED)
-        return [SlotSet("misses", 0), *events]
+        # A confident in-scope message starts afresh, even in the middle of a question.
+        return _proceed(dispatcher, tracker, resolve_intent(intent, text), {}, text)
+
+
+def _awaited(key: str, details: dict[str, str]) -> list[str]:
+    return [kind for kind in ANSWERS[key].needs if kind not in details]
+
+
+def _is_reply(pending: str, tracker: Tracker, outcome: str, text: str) -> bool:
+    """Whether the message answers our question rather than asking something new.
+
+    Replies such as "10234" are usually out of scope for the classifier; a short message
+    carrying the detail counts too, and any text answers "what's the new address?".
+    """
+    awaited = _awaited(pending, dict(tracker.get_slot("details") or {}))[0]
+    short_with_detail = len(text.split()) <= 4 and extract(awaited, text) is not None
+    return awaited == "address" or outcome == "abstain" or short_with_detail
+
+
+def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, text: str) -> list[EventType]:
+    details = dict(tracker.get_slot("details") or {})
+    value = extract(_awaited(pending, details)[0], text)
+    if value is None:
+        # No second "please enter your order number": a reply we can't use is a miss.
+        return [*_clear(), *abstain(dispatcher, tracker)]
+    details[_awaited(pending, details)[0]] = value
+    return _proceed(dispatcher, tracker, pending, details, "")
+
+
+def _proceed(
+    dispatcher: CollectingDispatcher, tracker: Tracker, key: str, details: dict[str, str], text: str
+) -> list[EventType]:
+    if key not in ANSWERS:
+        log.warning("no answer for %s", key)
+        return handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED)
+    missing = _awaited(key, details)
+    # The message that starts a request may carry its first detail ("track order 10234").
+    if missing and missing[0] != "address" and (value := extract(missing[0], text)) is not None:
+        details[missing[0]] = value
+        missing = missing[1:]
+    if missing:
+        dispatcher.utter_message(response=ASK[missing[0]])
+        return [SlotSet("misses", 0), SlotSet("pending", key), SlotSet("details", details)]
+    try:
+        answer(key, details, dispatcher)
+    except BackendError as exc:
+        log.warning("backend could not complete %s: %s", key, exc)
+        dispatcher.messages.clear()  # a handoff turn carries no customer-facing text
+        return [*handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED), *_clear()]
+    return [SlotSet("misses", 0), *_clear()]
+
+
+def _clear() -> list[EventType]:
+    return [SlotSet("pending", None), SlotSet("details", None)]
 
 
 def abstain(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -11,15 +11,19 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
 from bridge import keys
 from bridge.channels import slack, telegram, widget
+from bridge.desk_watch import watch_unclaimed
+from bridge.observability import endpoints, probes
+from bridge.observability.timeline import Timeline
+from bridge.office_hours import OfficeHours
 from bridge.outbox import Outbox
 from bridge.rasa_client import RasaClient
-from bridge.router import Router
+from bridge.router import Availability, Router
 from bridge.senders.slack import SlackThreadSender
 from bridge.senders.stream import StreamSender
 from bridge.senders.telegram import TelegramSender
@@ -32,14 +36,20 @@ from bridge.widget_hub import WidgetHub
 log = logging.getLogger(__name__)
 
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+SENDERS = web.AppKey("senders", list[StreamSender])
+# Handlers still running after this long at shutdown are cancelled; the platforms redeliver
+# what we did not acknowledge, so this only bounds the wait.
+HANDLER_GRACE_S = 5.0
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[BACKGROUND] = []
+    app[SENDERS] = []
     app.cleanup_ctx.extend([_services, _slack, _telegram, _background])
-    app.router.add_get("/healthz", _healthz)
+    app.on_shutdown.append(_close_sockets)
+    endpoints.add_routes(app)
     widget.add_routes(app)
     slack.add_routes(app)
     if settings.telegram_enabled:
@@ -47,26 +57,41 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    # Waits for a free connection when a burst needs more than the pool holds; redis-py's
+    # default pool raises "Too many connections" instead (bench: 100+ widgets saying hello).
+    redis = Redis.from_pool(
+        BlockingConnectionPool.from_url(
+            settings.redis_url, decode_responses=True, max_connections=100
+        )
+    )
     http = aiohttp.ClientSession()
     store = ConversationStore(redis)
     outbox = Outbox(redis)
+    timeline = Timeline(redis)
     app[SERVICES] = Services(
         settings=settings,
         redis=redis,
         store=store,
         outbox=outbox,
-        router=Router(store, outbox, RasaClient(http, settings.rasa_url, settings.rasa_timeout_s)),
+        router=Router(
+            store,
+            outbox,
+            RasaClient(http, settings.rasa_url, settings.rasa_timeout_s),
+            availability=_availability(settings),
+            timeline=timeline,
+        ),
         tokens=SessionTokens(settings.widget_secret or await _shared_widget_secret(redis)),
         widget_hub=WidgetHub(redis),
+        timeline=timeline,
     )
+    app[endpoints.METRICS_REDIS] = redis
+    app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
+    app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
     _spawn(app, app[SERVICES].widget_hub.run())
+    _spawn(app, watch_unclaimed(store, app[SERVICES].router))
+    _spawn(app, _sweep_idle(timeline, settings.idle_after_s))
     yield
     await http.close()
     await redis.aclose()
@@ -83,6 +108,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
     settings = services.settings
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app[slack.BOLT_APP] = slack.build_bolt_app(services, client)
+    app[endpoints.PROBES]["slack"] = lambda: probes.slack_auth(client)
     sender = StreamSender(
         services.redis,
         keys.SLACK_OUTBOX,
@@ -90,6 +116,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
         SlackThreadSender(client, services.store, settings.slack_channel_id),
         settings.max_send_attempts,
     )
+    app[SENDERS].append(sender)
     _spawn(app, sender.run())
     yield
 
@@ -107,19 +134,23 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     )
     await bot.initialize()
     app[telegram.TELEGRAM_BOT] = bot
+    app[endpoints.PROBES]["telegram"] = lambda: probes.telegram_bot(bot)
     if settings.telegram_set_webhook:
         await bot.set_webhook(
             settings.public_url + telegram.WEBHOOK_PATH,
             secret_token=settings.telegram_webhook_secret,
             allowed_updates=["message", "callback_query"],
         )
+    telegram_sender = TelegramSender(bot, services.store)
     sender = StreamSender(
         services.redis,
         keys.TELEGRAM_OUTBOX,
         settings.instance,
-        TelegramSender(bot),
+        telegram_sender,
         settings.max_send_attempts,
+        on_dead=telegram_sender.undeliverable,
     )
+    app[SENDERS].append(sender)
     _spawn(app, sender.run())
     yield
     await bot.shutdown()
@@ -127,12 +158,35 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     yield
+    # SIGTERM: let every sender finish the delivery it has started (the platform may already
+    # have the message; cutting it off would send it twice), then stop everything.
+    grace = app[SETTINGS].shutdown_grace_s
+    log.info("stopping: waiting up to %.0fs for deliveries in flight", grace)
+    finished = await asyncio.gather(*(s.in_flight.stop(grace) for s in app[SENDERS]))
+    if not all(finished):
+        log.warning("a delivery outlived the %.0fs shutdown grace; it will be retried", grace)
     tasks = app[BACKGROUND]
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _close_sockets(app: web.Application) -> None:
+    if SERVICES in app:
+        await app[SERVICES].widget_hub.close_all()
+
+
+async def _sweep_idle(timeline: Timeline, idle_after_s: float) -> None:
+    # Ends idle conversations for the metrics; every replica sweeps, each conversation is
+    # claimed by exactly one.
+    while True:
+        try:
+            await timeline.sweep_idle(idle_after_s)
+        except Exception as exc:  # a Redis blip only delays the count
+            log.warning("idle sweep failed: %s", exc)
+        await asyncio.sleep(min(60.0, idle_after_s / 4))
 
 
 def _spawn(app: web.Application, job: Coroutine[Any, Any, None]) -> None:
@@ -144,3 +198,8 @@ def _spawn(app: web.Application, job: Coroutine[Any, Any, None]) -> None:
 def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background task crashed", exc_info=task.exception())
+
+
+def _availability(settings: Settings) -> Availability:
+    hours = OfficeHours.parse(settings.office_timezone, settings.office_days, settings.office_hours)
+    return Availability(hours=hours, claim_timeout_s=settings.claim_timeout_s)

@@ -37,3 +37,33 @@ def slack_thread(channel: str, thread_ts: str) -> str:
 def seen(source: str, event_id: str) -> str:
     """String with TTL: an inbound event already accepted (source: slack, telegram, widget)."""
     return f"{PREFIX}seen:{source}:{event_id}"
+
+
+# Staff desk (docs/staff-desk.md).
+
+# Sorted set: handoffs nobody has claimed yet, scored by when the customer should be told
+# (ms since the epoch). Members are conversation ids.
+UNCLAIMED = PREFIX + "desk:unclaimed"
+
+
+def earlier_threads(conversation_id: str) -> str:
+    """List: ts of the conversation's earlier staff threads, oldest first (returning customers)."""
+    return f"{PREFIX}conv:{conversation_id}:threads"
+
+
+def relayed(channel: str, ts: str) -> str:
+    """Hash: a staff message sent on to a customer (conversation, transcript id, Telegram ids)."""
+    return f"{PREFIX}slack:relayed:{channel}:{ts}"
+
+
+def transcript_edits(conversation_id: str) -> str:
+    """Hash: transcript id -> JSON {text} or {deleted} for staff messages edited after sending."""
+    return f"{PREFIX}conv:{conversation_id}:edits"
+
+# Telegram allows deleting a message for 48 hours; edits are remembered a little longer.
+RELAY_TTL_S = 7 * 24 * 3600
+
+
+# Sorted set: conversation id -> time of its last message (ms). Read by the idle sweep that
+# feeds the "conversations ended" metrics (bridge/observability/timeline.py).
+ACTIVITY = PREFIX + "ops:activity"

@@ -11,6 +11,8 @@ from typing import Any
 class Mode(StrEnum):
     BOT = "bot"
     HUMAN = "human"
+    # A person closed the conversation; the next customer message goes to the assistant again.
+    CLOSED = "closed"
 
 
 class Channel(StrEnum):
@@ -57,6 +59,19 @@ class Conversation:
     mode: Mode = Mode.BOT
     thread_ts: str = ""
     handoff_reason: str = ""
+    # The staff desk's view of the current handoff (see docs/staff-desk.md).
+    trigger: str = ""
+    intents: tuple[RecentIntent, ...] = ()
+    handoff_at_ms: int = 0
+    after_hours: bool = False
+    claimed_by: str = ""
+    claimed_name: str = ""
+    claimed_at_ms: int = 0
+    closed_name: str = ""
+    handed_back_name: str = ""
+    csat: str = ""
+    # Set by a hand-back: the assistant's memory of the conversation is reset before its next turn.
+    bot_reset: bool = False
 
     @classmethod
     def from_hash(cls, conversation_id: str, data: dict[str, str]) -> Conversation:
@@ -68,7 +83,41 @@ class Conversation:
             mode=Mode(data.get("mode", Mode.BOT)),
             thread_ts=data.get("thread_ts", ""),
             handoff_reason=data.get("handoff_reason", ""),
+            trigger=data.get("trigger", ""),
+            intents=RecentIntent.parse_list(data.get("intents", "")),
+            handoff_at_ms=int(data.get("handoff_at") or 0),
+            after_hours=data.get("after_hours") == "1",
+            claimed_by=data.get("claimed_by", ""),
+            claimed_name=data.get("claimed_name", ""),
+            claimed_at_ms=int(data.get("claimed_at") or 0),
+            closed_name=data.get("closed_name", ""),
+            handed_back_name=data.get("handed_back_name", ""),
+            csat=data.get("csat", ""),
+            bot_reset=data.get("bot_reset") == "1",
         )
+
+
+@dataclass(frozen=True)
+class RecentIntent:
+    """What the assistant understood in one customer message, shown on the handoff card."""
+
+    text: str
+    intent: str
+    confidence: float
+
+    @staticmethod
+    def dump_list(intents: list[RecentIntent]) -> str:
+        return json.dumps([i.__dict__ for i in intents])
+
+    @classmethod
+    def parse_list(cls, raw: str) -> tuple[RecentIntent, ...]:
+        try:
+            items = json.loads(raw) if raw else []
+            return tuple(
+                cls(str(i["text"]), str(i["intent"]), float(i["confidence"])) for i in items
+            )
+        except (ValueError, TypeError, KeyError):
+            return ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +144,8 @@ class Message:
             fields["client_msg_id"] = self.client_msg_id
         if self.author:
             fields["author"] = self.author
+        # Delivery details (e.g. the Slack message a staff reply came from), not shown to anyone.
+        fields.update(self.extra)
         return fields
 
     @classmethod

@@ -8,16 +8,22 @@ from redis.asyncio import Redis
 
 from bridge import keys
 from bridge.models import Channel, Conversation, Message
+from bridge.observability import metrics
 
 # The transcript line and the delivery job are written together, so a message is either on its
-# way or was never sent. An optional event id makes a redelivered platform event a no-op.
+# way or was never sent. An optional event id makes a redelivered platform event a no-op. A staff
+# message to the widget is delivered once it is in the transcript, so its Slack receipt (a
+# reaction) is queued in the same step; for Telegram the sender queues it after Telegram accepts.
 _DELIVER = """
 if ARGV[1] ~= '' then
   if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[1]) then return false end
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))
 if ARGV[2] == '1' then
-  redis.call('XADD', KEYS[2], '*', 'conversation', ARGV[3], 'message_id', id, unpack(ARGV, 4))
+  redis.call('XADD', KEYS[2], '*', 'conversation', ARGV[3], 'message_id', id, unpack(ARGV, 6))
+elseif ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[4], '*', 'kind', 'react', 'conversation', ARGV[3], 'channel', ARGV[4],
+             'ts', ARGV[5], 'name', 'white_check_mark')
 end
 return id
 """
@@ -29,11 +35,19 @@ class Outbox:
         self._deliver = redis.register_script(_DELIVER)
 
     async def to_customer(
-        self, conversation: Conversation, message: Message, once_key: str = ""
+        self,
+        conversation: Conversation,
+        message: Message,
+        once_key: str = "",
+        receipt: tuple[str, str] = ("", ""),
     ) -> Message | None:
-        """Record and send a message to the customer; None if `once_key` was already used."""
+        """Record and send a message to the customer; None if `once_key` was already used.
+
+        `receipt` is the Slack (channel, ts) of a staff message, to be marked once delivered.
+        """
         queued = conversation.channel is Channel.TELEGRAM
         args = [str(keys.DEDUPE_TTL_S) if once_key else "", "1" if queued else "0", conversation.id]
+        args += list(receipt)
         for name, value in message.to_fields().items():
             args += [name, value]
         entry_id = await self._deliver(
@@ -41,6 +55,7 @@ class Outbox:
                 keys.transcript(conversation.id),
                 keys.TELEGRAM_OUTBOX,
                 once_key or keys.transcript(conversation.id),
+                keys.SLACK_OUTBOX,
             ],
             args=args,
         )
@@ -48,6 +63,7 @@ class Outbox:
             return None
         stored = Message(**{**message.__dict__, "id": entry_id})
         if conversation.channel is Channel.WIDGET:
+            metrics.message(str(Channel.WIDGET), "out")  # the socket hub is its platform
             await self.publish_to_widget(conversation.id, stored)
         return stored
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
-from bridge.models import Button, HandoffReason, Message, Role
+from bridge.models import Button, HandoffReason, Message, RecentIntent, Role
+from bridge.observability import metrics
 
 
 class RasaUnavailable(Exception):
@@ -23,10 +26,21 @@ class BotTurn:
 class RasaClient:
     def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
         self._session = session
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/webhooks/rest/webhook"
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def send(self, sender: str, text: str) -> BotTurn:
+        started = time.monotonic()
+        try:
+            turn = await self._send(sender, text)
+        except RasaUnavailable:
+            metrics.rasa_answered(time.monotonic() - started, ok=False)
+            raise
+        metrics.rasa_answered(time.monotonic() - started, ok=True)
+        return turn
+
+    async def _send(self, sender: str, text: str) -> BotTurn:
         try:
             async with self._session.post(
                 self._url, json={"sender": sender, "message": text}, timeout=self._timeout
@@ -39,6 +53,51 @@ class RasaClient:
         if not isinstance(body, list):
             raise RasaUnavailable("Rasa's reply is not a list of messages")
         return parse_turn(body)
+
+    async def recent_intents(self, sender: str, count: int = 5) -> list[RecentIntent]:
+        """What the assistant understood in the customer's last messages (for the staff card).
+
+        Empty when Rasa cannot say: the card is still worth opening without it.
+        """
+        url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            async with self._session.get(
+                url, params={"include_events": "ALL"}, timeout=self._timeout
+            ) as response:
+                tracker = await response.json() if response.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return []
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        users = [e for e in events or [] if isinstance(e, dict) and e.get("event") == "user"]
+        return [_understood(e) for e in users[-count:]]
+
+    async def restart(self, sender: str) -> None:
+        """Forget the conversation so the next message starts a fresh session (after staff
+        hand it back), instead of landing in the middle of the pre-handoff dialogue."""
+        url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker/events"
+        try:
+            async with self._session.post(
+                url, json={"event": "restart"}, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status} to a restart")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def _understood(event: dict[str, Any]) -> RecentIntent:
+    parse = event.get("parse_data") or {}
+    intent = parse.get("intent") or {}
+    name, confidence = intent.get("name") or "", float(intent.get("confidence") or 0.0)
+    if name == "nlu_fallback":
+        # The fallback hides the classifier's own best guess; staff want to see it.
+        for ranked in parse.get("intent_ranking") or []:
+            if ranked.get("name") != "nlu_fallback":
+                guess = f"{ranked.get('name')}?"
+                return RecentIntent(
+                    str(event.get("text") or ""), guess, float(ranked.get("confidence") or 0)
+                )
+    return RecentIntent(str(event.get("text") or ""), name, confidence)
 
 
 def parse_turn(items: list[Any]) -> BotTurn:

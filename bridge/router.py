@@ -7,33 +7,81 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from bridge import slack_format
-from bridge.models import Conversation, HandoffReason, Message, Mode, Role
+from bridge import slack_format, texts
+from bridge.models import Button, Channel, Conversation, HandoffReason, Message, Mode, Role
+from bridge.observability import metrics
+from bridge.observability.logs import bind_conversation
+from bridge.observability.timeline import Timeline
+from bridge.office_hours import OfficeHours, describe_moment
 from bridge.outbox import Outbox
 from bridge.rasa_client import RasaClient, RasaUnavailable
-from bridge.store import ConversationStore, Inbound
+from bridge.slack_card import is_note
+from bridge.store import ConversationStore, Handoff, Inbound, now_ms
 from bridge.texts import handoff_notice
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Availability:
+    """When staff answer: office hours (None: always) and how long a handoff may stay unclaimed."""
+
+    hours: OfficeHours | None = None
+    claim_timeout_s: int = 600
+
+
+@dataclass(frozen=True)
+class StaffPost:
+    """A message a staff member wrote in a handoff thread, as the Slack adapter read it."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    raw_text: str  # Slack mrkdwn, as typed
+    user_id: str
+    author: str
+    event_id: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def plain_text(self) -> str:
+        return slack_format.staff_text_to_plain(self.raw_text)
+
+
 class Router:
-    def __init__(self, store: ConversationStore, outbox: Outbox, rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        outbox: Outbox,
+        rasa: RasaClient,
+        availability: Availability | None = None,
+        timeline: Timeline | None = None,
+    ) -> None:
+        self._timeline = timeline  # metrics: activity, handoff, first reply, close
         self._store = store
         self._outbox = outbox
         self._rasa = rasa
+        self._availability = availability or Availability()
         # One turn at a time per conversation, so replies come back in the order asked.
         # Each lock is dropped once nobody holds or waits for it.
         self._turns: dict[str, asyncio.Lock] = {}
         self._turn_users: defaultdict[str, int] = defaultdict(int)
 
+    # --- customers ------------------------------------------------------------------------
+
     async def accept(
         self, conversation: Conversation, message: Message, source: str, event_id: str
     ) -> Inbound:
         """Record a customer message (once per event id). Safe to acknowledge after this."""
+        bind_conversation(conversation.id)
+        log.debug("customer message", extra={"body": message.text})
         inbound = await self._store.record_inbound(conversation.id, message, source, event_id)
-        if inbound.is_new and conversation.channel == "widget":
+        if inbound.is_new and self._timeline is not None:
+            await self._timeline.message_in(conversation.id, str(conversation.channel))
+        if inbound.is_new and conversation.channel is Channel.WIDGET:
             await self._outbox.publish_to_widget(conversation.id, inbound.message)
         return inbound
 
@@ -43,14 +91,24 @@ class Router:
         """Let the assistant answer an accepted message, unless a person has the conversation."""
         async with self._turn(conversation.id):
             current = await self._store.get(conversation.id) or conversation
+            if payload.startswith(texts.CSAT_PREFIX):
+                # The satisfaction prompt's buttons are for us, never for the assistant.
+                await self._satisfaction(current, payload)
+                return
             if current.mode is Mode.HUMAN:
-                if inbound.mode is Mode.BOT and inbound.is_new:
+                if inbound.mode is not Mode.HUMAN and inbound.is_new:
                     # Accepted just before the handoff, so it was not queued for the thread.
                     await self._store.forward_to_thread(current.id, inbound.message.text)
                 return
             if await self._store.is_answered(current.id, inbound.message.id):
                 return
+            if current.mode is Mode.CLOSED:
+                await self._store.reopen_for_bot(current.id)
+                current = await self._store.get(current.id) or current
             try:
+                if current.bot_reset:
+                    await self._rasa.restart(current.id)
+                    await self._store.bot_was_reset(current.id)
                 turn = await self._rasa.send(current.id, payload or inbound.message.text)
             except RasaUnavailable as exc:
                 log.warning("rasa unavailable for %s: %s", current.id, exc)
@@ -62,28 +120,165 @@ class Router:
                 await self._hand_over(current, turn.handoff, inbound.message.text)
             await self._store.mark_answered(current.id, inbound.message.id)
 
-    async def staff_reply(
-        self, conversation_id: str, text: str, author: str, event_id: str
-    ) -> Message | None:
-        """Send a staff member's thread reply to the customer (once per Slack event)."""
-        conversation = await self._store.get(conversation_id)
-        if conversation is None or not text.strip():
-            return None
-        message = Message(role=Role.STAFF, text=text, author=author)
-        return await self._outbox.to_customer(
-            conversation, message, once_key=self._store.event_key("slack", event_id)
-        )
+    async def _satisfaction(self, conversation: Conversation, payload: str) -> None:
+        answer = texts.CSAT_ANSWERS.get(payload)
+        if answer is None:
+            return
+        if await self._store.record_csat(conversation.id, answer, texts.csat_for_staff(answer)):
+            metrics.satisfaction(str(conversation.channel), payload.removeprefix(texts.CSAT_PREFIX))
+            await self._outbox.to_customer(
+                conversation, Message(role=Role.SYSTEM, text=texts.CSAT_THANKS)
+            )
 
     async def _hand_over(
         self, conversation: Conversation, reason: HandoffReason, trigger: str
     ) -> None:
         transcript = await self._store.history(conversation.id)
-        posts = slack_format.handoff_posts(conversation, reason, trigger, transcript)
-        if not await self._store.take_over(conversation.id, str(reason), posts):
+        intents = (
+            []
+            if reason is HandoffReason.BOT_UNAVAILABLE
+            else await self._rasa.recent_intents(conversation.id)
+        )
+        now = datetime.now(UTC)
+        hours = self._availability.hours
+        after_hours = hours is not None and not hours.is_open(now)
+        timeout_ms = self._availability.claim_timeout_s * 1000
+        handoff = Handoff(
+            reason=str(reason),
+            trigger=trigger,
+            intents=intents,
+            at_ms=int(now.timestamp() * 1000),
+            # Outside office hours the customer is already told when to expect us.
+            claim_deadline_ms=0 if after_hours or not timeout_ms else now_ms() + timeout_ms,
+            after_hours=after_hours,
+            thread_posts=slack_format.transcript_posts(transcript),
+        )
+        if not await self._store.take_over(conversation.id, handoff):
             return
         log.info("handed over %s (%s)", conversation.id, reason)
+        if self._timeline is not None:
+            await self._timeline.handed_over(conversation.id, str(reason))
         await self._outbox.to_customer(
             conversation, Message(role=Role.SYSTEM, text=handoff_notice(reason))
+        )
+        if hours is not None and after_hours:
+            notice = texts.after_hours_notice(
+                hours.describe(), describe_moment(hours.next_open(now))
+            )
+            await self._outbox.to_customer(conversation, Message(role=Role.SYSTEM, text=notice))
+
+    async def remind_unclaimed(self, conversation_id: str) -> None:
+        """Nobody claimed the handoff in time: tell the customer honestly, and the thread."""
+        conversation = await self._store.get(conversation_id)
+        if conversation is None or conversation.mode is not Mode.HUMAN:
+            return
+        if conversation.claimed_by:
+            return
+        hours = self._availability.hours
+        notice = texts.unclaimed_notice(hours.describe() if hours else "")
+        once = self._store.event_key("desk", f"late:{conversation.id}:{conversation.handoff_at_ms}")
+        if await self._outbox.to_customer(
+            conversation, Message(role=Role.SYSTEM, text=notice), once_key=once
+        ):
+            minutes = self._availability.claim_timeout_s // 60
+            job = {
+                "kind": "thread_post",
+                "conversation": conversation.id,
+                "as": "raw",
+                "text": texts.unclaimed_for_staff(minutes),
+            }
+            await self._store.queue_slack(job)
+
+    # --- staff ----------------------------------------------------------------------------
+
+    async def staff_post(self, post: StaffPost) -> Message | None:
+        """A staff member wrote in a thread: relay it to the customer, or keep it internal.
+
+        Returns the message as the customer got it, or None when nothing was sent.
+        """
+        conversation_id = await self._store.conversation_for_thread(post.channel, post.thread_ts)
+        if conversation_id is None:
+            return None  # not one of our threads
+        bind_conversation(conversation_id)
+        conversation = await self._store.get(conversation_id)
+        once = self._store.event_key("slack", post.event_id)
+        if conversation is None or not post.plain_text.strip():
+            return None
+        if is_note(post.raw_text):
+            if await self._store.first_time(once):
+                await self._react(conversation, post, texts.NOTE_KEPT)
+            return None
+        refusal = _refusal(conversation, post.thread_ts)
+        if refusal:
+            if await self._store.first_time(once):
+                await self._warn(conversation, post, refusal)
+            return None
+        if not conversation.claimed_by:
+            # Answering is claiming: the card shows who has it and the no-claim timer stops.
+            await self._store.desk_action(
+                conversation.id, "claim", post.thread_ts, post.user_id, post.author
+            )
+        extra = {
+            "slack_channel": post.channel,
+            "slack_ts": post.ts,
+            "slack_thread": post.thread_ts,
+            **post.extra,
+        }
+        message = Message(role=Role.STAFF, text=post.plain_text, author=post.author, extra=extra)
+        stored = await self._outbox.to_customer(
+            conversation, message, once_key=once, receipt=(post.channel, post.ts)
+        )
+        if stored is not None:
+            await self._store.record_relay(post.channel, post.ts, conversation.id, stored.id)
+            if self._timeline is not None:
+                await self._timeline.staff_replied(conversation.id)
+        return stored
+
+    async def desk_action(
+        self, action: str, channel: str, card_ts: str, user_id: str, user_name: str
+    ) -> str:
+        """Claim, close or hand back, from the card's buttons. Returns the outcome."""
+        conversation_id = await self._store.conversation_for_thread(channel, card_ts)
+        if conversation_id is None:
+            return "unknown"
+        bind_conversation(conversation_id)
+        outcome = await self._store.desk_action(
+            conversation_id, action, card_ts, user_id, user_name
+        )
+        if action == "close" and outcome == "done" and self._timeline is not None:
+            await self._timeline.closed(conversation_id)
+        if outcome not in ("done", "again"):
+            return outcome
+        conversation = await self._store.get(conversation_id)
+        if conversation is None:
+            return outcome
+        # "again" re-sends with the same once-keys: a click retried after a crash completes
+        # what the first one started, and never tells the customer twice.
+        for n, message in enumerate(_desk_notices(action, user_name)):
+            once = self._store.event_key("desk", f"{action}:{conversation_id}:{card_ts}:{n}")
+            await self._outbox.to_customer(conversation, message, once_key=once)
+        return outcome
+
+    async def _react(self, conversation: Conversation, post: StaffPost, name: str) -> None:
+        await self._store.queue_slack(
+            {
+                "kind": "react",
+                "conversation": conversation.id,
+                "channel": post.channel,
+                "ts": post.ts,
+                "name": name,
+            }
+        )
+
+    async def _warn(self, conversation: Conversation, post: StaffPost, reason: str) -> None:
+        await self._store.queue_slack(
+            {
+                "kind": "thread_post",
+                "conversation": conversation.id,
+                "as": "raw",
+                "text": texts.not_delivered(reason),
+                "thread_ts": post.thread_ts,
+            }
         )
 
     @asynccontextmanager
@@ -97,3 +292,28 @@ class Router:
             self._turn_users[conversation_id] -= 1
             if not self._turn_users[conversation_id]:
                 del self._turn_users[conversation_id], self._turns[conversation_id]
+
+
+def _refusal(conversation: Conversation, thread_ts: str) -> str:
+    """Why a staff reply in this thread must not reach the customer ("" when it may)."""
+    if conversation.thread_ts != thread_ts:
+        return texts.NOT_SENT_MOVED
+    if conversation.mode is Mode.CLOSED:
+        return texts.NOT_SENT_CLOSED
+    if conversation.mode is Mode.BOT:
+        return texts.NOT_SENT_BOT
+    return ""
+
+
+def _desk_notices(action: str, name: str) -> list[Message]:
+    if action == "claim":
+        return [Message(role=Role.SYSTEM, text=texts.claimed_notice(name))]
+    if action == "close":
+        buttons = tuple(Button(title, payload) for payload, title in texts.CSAT_ANSWERS.items())
+        return [
+            Message(role=Role.SYSTEM, text=texts.closed_notice(name)),
+            Message(role=Role.SYSTEM, text=texts.CSAT_QUESTION, buttons=buttons),
+        ]
+    if action == "hand_back":
+        return [Message(role=Role.SYSTEM, text=texts.HANDED_BACK_NOTICE)]
+    return []

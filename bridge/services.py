@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bridge.observability.timeline import Timeline
 from bridge.outbox import Outbox
 from bridge.router import Router
 from bridge.settings import Settings
@@ -24,6 +25,8 @@ class Services:
     router: Router
     tokens: SessionTokens
     widget_hub: WidgetHub
+    # Call `timeline.closed(id)` when a conversation closes (metrics; see docs/operations.md).
+    timeline: Timeline
 
 
 SERVICES = web.AppKey("services", Services)

@@ -1,99 +1,387 @@
-"""The bridge's configuration: one typed object, built once from the environment at start."""
+"""The bridge's configuration: one typed object, built once from the environment at start.
+
+Every field carries its environment variable, a description and an example in its metadata;
+`python -m bridge.config_docs` turns them into docs/configuration.md, so the reference cannot
+drift from the code.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bridge.dotenv import read_env_file
+from bridge.office_hours import OfficeHours
+
+DOCS = "docs/deployment.md"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# Telegram accepts 1-256 of these characters as a webhook secret token.
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(ValueError):
     """The environment does not describe a runnable bridge; the message says how to fix it."""
 
 
+def setting(
+    default: Any,
+    env: str,
+    help: str,
+    example: str = "",
+    group: str = "Bridge",
+    secret: bool = False,
+    required: bool = False,
+    default_doc: str = "",
+) -> Any:
+    """A settings field with the metadata the validator and the generated docs read."""
+    meta = {
+        "env": env,
+        "help": help,
+        "example": example,
+        "group": group,
+        "secret": secret,
+        "required": required,
+        "default_doc": default_doc,
+    }
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_timeout_s: float = 20.0
-    host: str = "127.0.0.1"
-    port: int = 8080
-    # The address customers and Telegram reach the bridge at (used to register the webhook).
-    public_url: str = "http://127.0.0.1:8080"
-    # Names this process in the Redis consumer groups; keep it stable across restarts so a
-    # restarted process picks up the deliveries it had in flight.
-    instance: str = "bridge-1"
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_channel_id: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    telegram_bot_token: str = ""
-    telegram_webhook_secret: str = ""
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_file_url: str = "https://api.telegram.org/file/bot"
-    # Registers the webhook at start; turn off when it is managed elsewhere.
-    telegram_set_webhook: bool = True
-    # Signs widget session tokens. Empty: one is generated and kept in Redis, shared by replicas.
-    widget_secret: str = ""
-    max_send_attempts: int = 8
+    redis_url: str = setting(
+        "redis://127.0.0.1:6379/0",
+        "REDIS_URL",
+        "Redis holding conversations, transcripts and the delivery queues. All replicas share it.",
+        "redis://redis.internal:6379/0",
+        group="Backing services",
+    )
+    rasa_url: str = setting(
+        "http://127.0.0.1:5005",
+        "RASA_URL",
+        "Rasa server (REST channel). Keep it on loopback or a private network: Rasa's REST "
+        "channel has no authentication.",
+        "http://rasa.internal:5005",
+        group="Backing services",
+    )
+    rasa_timeout_s: float = setting(
+        20.0,
+        "RASA_TIMEOUT_S",
+        "Seconds to wait for the assistant's answer before handing the customer to a person.",
+        "10",
+        group="Backing services",
+    )
+    host: str = setting("127.0.0.1", "BRIDGE_HOST", "Address the bridge listens on.", "0.0.0.0")
+    port: int = setting(8080, "BRIDGE_PORT", "Port the bridge listens on.", "8080")
+    public_url: str = setting(
+        "http://127.0.0.1:8080",
+        "BRIDGE_PUBLIC_URL",
+        "The address customers and Telegram reach the bridge at (used to register the Telegram "
+        "webhook). Must be https for real Telegram.",
+        "https://support.example.com",
+        default_doc="http://127.0.0.1:<BRIDGE_PORT>",
+    )
+    instance: str = setting(
+        "bridge-1",
+        "BRIDGE_INSTANCE",
+        "Names this process in the Redis consumer groups. Keep it stable across restarts (e.g. "
+        "the StatefulSet pod name) so a restarted process resumes the deliveries it had in "
+        "flight.",
+        "bridge-0",
+        default_doc="<hostname>-bridge",
+    )
+    log_level: str = setting(
+        "info",
+        "LOG_LEVEL",
+        "One of debug, info, warning, error. Message bodies appear in the logs only at debug.",
+        "info",
+    )
+    shutdown_grace_s: float = setting(
+        25.0,
+        "BRIDGE_SHUTDOWN_GRACE_S",
+        "On SIGTERM, how long to wait for deliveries already handed to Slack or Telegram to "
+        "finish. Keep it below your orchestrator's kill timeout (Kubernetes: 30 s).",
+        "25",
+    )
+    idle_after_s: int = setting(
+        1800,
+        "BRIDGE_IDLE_AFTER_S",
+        "A conversation with no message for this long counts as ended in the metrics (see "
+        "docs/operations.md).",
+        "1800",
+    )
+    max_send_attempts: int = setting(
+        8,
+        "BRIDGE_MAX_SEND_ATTEMPTS",
+        "Delivery attempts per outbound message before it goes to the dead-letter stream.",
+        "8",
+    )
+    slack_bot_token: str = setting(
+        "",
+        "SLACK_BOT_TOKEN",
+        "Bot User OAuth Token of the Slack app (OAuth & Permissions page).",
+        "xoxb-…",
+        group="Slack",
+        secret=True,
+        required=True,
+    )
+    slack_signing_secret: str = setting(
+        "",
+        "SLACK_SIGNING_SECRET",
+        "Signing Secret of the Slack app (Basic Information page); verifies Slack's requests.",
+        "8f14e45fceea167a5a36dedd4bea2543",
+        group="Slack",
+        secret=True,
+        required=True,
+    )
+    slack_channel_id: str = setting(
+        "",
+        "SLACK_CHANNEL_ID",
+        "ID (not name) of the staff channel where handoff threads open; invite the app to it.",
+        "C0123456789",
+        group="Slack",
+        required=True,
+    )
+    slack_api_url: str = setting(
+        "https://slack.com/api/",
+        "SLACK_API_URL",
+        "Slack Web API base URL. Change it only to point at the local stand-in.",
+        "http://127.0.0.1:8091/api/",
+        group="Slack",
+    )
+    telegram_bot_token: str = setting(
+        "",
+        "TELEGRAM_BOT_TOKEN",
+        "Token from @BotFather. Empty: the Telegram channel is off.",
+        "123456789:AA…",
+        group="Telegram",
+        secret=True,
+    )
+    telegram_webhook_secret: str = setting(
+        "",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "Random string Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -). "
+        "Required when TELEGRAM_BOT_TOKEN is set.",
+        "k3J9_x-…",
+        group="Telegram",
+        secret=True,
+    )
+    telegram_api_url: str = setting(
+        "https://api.telegram.org/bot",
+        "TELEGRAM_API_URL",
+        "Bot API base URL. Change it only to point at the local stand-in.",
+        "http://127.0.0.1:8092/bot",
+        group="Telegram",
+    )
+    telegram_file_url: str = setting(
+        "https://api.telegram.org/file/bot",
+        "TELEGRAM_FILE_URL",
+        "Bot API file download base URL.",
+        "http://127.0.0.1:8092/file/bot",
+        group="Telegram",
+    )
+    telegram_set_webhook: bool = setting(
+        True,
+        "TELEGRAM_SET_WEBHOOK",
+        "Register <BRIDGE_PUBLIC_URL>/telegram/webhook with Telegram at start. Turn off when "
+        "the webhook is managed elsewhere.",
+        "true",
+        group="Telegram",
+    )
+    widget_secret: str = setting(
+        "",
+        "WIDGET_SECRET",
+        "Signs widget session tokens. Empty: one is generated and kept in Redis, shared by "
+        "replicas.",
+        "a long random string",
+        group="Web widget",
+        secret=True,
+    )
+
+    office_timezone: str = setting(
+        "UTC",
+        "OFFICE_TIMEZONE",
+        "Time zone of the office hours (IANA name).",
+        "Europe/Berlin",
+        group="Staff desk",
+    )
+    office_days: str = setting(
+        "",
+        "OFFICE_DAYS",
+        "Days the team answers, e.g. mon-fri or mon,wed,sat. Empty: always available.",
+        "mon-fri",
+        group="Staff desk",
+    )
+    office_hours: str = setting(
+        "09:00-17:00",
+        "OFFICE_HOURS",
+        "Hours the team answers on those days (24-hour clock, local to OFFICE_TIMEZONE).",
+        "08:30-18:00",
+        group="Staff desk",
+    )
+    claim_timeout_s: int = setting(
+        600,
+        "DESK_CLAIM_TIMEOUT_S",
+        "If nobody claims a handoff within this many seconds (during office hours), the "
+        "customer is told that the team is busy and the answer will still reach them. 0: never.",
+        "600",
+        group="Staff desk",
+    )
 
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
 
+    def secrets(self) -> list[str]:
+        """The configured values that must never appear in a log line."""
+        return [str(getattr(self, f.name)) for f in fields(self) if f.metadata["secret"]]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate; every problem found is reported at once, with its fix."""
         env = os.environ if env is None else env
-        get = env.get
-        missing = [
-            name
-            for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CHANNEL_ID")
-            if not get(name)
-        ]
-        if missing:
-            raise SettingsError(
-                "missing " + ", ".join(missing) + ": the bridge needs a Slack app to hand "
-                "conversations to staff. Set them (see README, 'Real Slack and Telegram'), "
-                "or run `make run`, which starts a local Slack when none is configured."
-            )
-        if get("TELEGRAM_BOT_TOKEN") and not get("TELEGRAM_WEBHOOK_SECRET"):
-            raise SettingsError(
-                "TELEGRAM_WEBHOOK_SECRET is missing: Telegram must sign webhook calls. "
-                "Set it to a random string of 1-256 characters A-Z a-z 0-9 _ -."
-            )
-        port = _int(get("BRIDGE_PORT", "8080"), "BRIDGE_PORT")
-        return cls(
-            redis_url=get("REDIS_URL", cls.redis_url),
-            rasa_url=get("RASA_URL", cls.rasa_url).rstrip("/"),
-            rasa_timeout_s=float(get("RASA_TIMEOUT_S", str(cls.rasa_timeout_s))),
-            host=get("BRIDGE_HOST", cls.host),
-            port=port,
-            public_url=get("BRIDGE_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
-            instance=get("BRIDGE_INSTANCE", socket.gethostname() + "-bridge"),
-            slack_bot_token=get("SLACK_BOT_TOKEN", ""),
-            slack_signing_secret=get("SLACK_SIGNING_SECRET", ""),
-            slack_channel_id=get("SLACK_CHANNEL_ID", ""),
-            slack_api_url=_with_slash(get("SLACK_API_URL", cls.slack_api_url)),
-            telegram_bot_token=get("TELEGRAM_BOT_TOKEN", ""),
-            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
-            telegram_api_url=get("TELEGRAM_API_URL", cls.telegram_api_url),
-            telegram_file_url=get("TELEGRAM_FILE_URL", cls.telegram_file_url),
-            telegram_set_webhook=get("TELEGRAM_SET_WEBHOOK", "true").lower() != "false",
-            widget_secret=get("WIDGET_SECRET", ""),
-            max_send_attempts=_int(
-                get("BRIDGE_MAX_SEND_ATTEMPTS", "8"), "BRIDGE_MAX_SEND_ATTEMPTS"
-            ),
-        )
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(spec.metadata["env"], "")
+            if raw == "":
+                continue
+            try:
+                values[spec.name] = _convert(spec, raw)
+            except ValueError as exc:
+                problems.append(f"{spec.metadata['env']}: {exc}")
+        values.setdefault("public_url", f"http://127.0.0.1:{values.get('port', cls.port)}")
+        values.setdefault("instance", socket.gethostname() + "-bridge")
+        for name in ("rasa_url", "public_url"):
+            if name in values:
+                values[name] = values[name].rstrip("/")
+        if "slack_api_url" in values:
+            values["slack_api_url"] = _with_slash(values["slack_api_url"])
+        settings = cls(**values)
+        problems += _validate(settings)
+        if problems:
+            raise SettingsError("\n  - ".join(["the configuration is not usable:", *problems]))
+        return settings
 
 
-def _int(value: str, name: str) -> int:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The factory `python -m bridge` uses: the environment over an optional .env file.
+
+    BRIDGE_ENV_FILE names the file (default `.env` in the working directory); a missing file
+    is fine, so production can rely on the environment alone.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(environ.get("BRIDGE_ENV_FILE") or ".env")
     try:
-        return int(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+        from_file = read_env_file(path) if path.is_file() else {}
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return Settings.from_env({**from_file, **environ})
+
+
+def env_name(spec: Field[Any]) -> str:
+    return str(spec.metadata["env"])
+
+
+def default_text(spec: Field[Any]) -> str:
+    if spec.metadata["default_doc"]:
+        return str(spec.metadata["default_doc"])
+    default = spec.default if spec.default is not MISSING else ""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)
+
+
+def _convert(spec: Field[Any], raw: str) -> Any:
+    kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"must be true or false, got {raw!r}")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw!r}") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number, got {raw!r}") from None
+    return raw.strip()
+
+
+def _validate(s: Settings) -> list[str]:
+    problems = []
+    missing = [env_name(f) for f in fields(s) if f.metadata["required"] and not getattr(s, f.name)]
+    if missing:
+        problems.append(
+            "missing " + ", ".join(missing) + ": the bridge needs a Slack app to hand "
+            f"conversations to staff. Create one from deploy/slack-app-manifest.yml ({DOCS}), "
+            "or run `make run`, which starts a local Slack when none is configured."
+        )
+    if s.slack_bot_token and not s.slack_bot_token.startswith("xoxb-"):
+        problems.append(
+            "SLACK_BOT_TOKEN must be the Bot User OAuth Token (starts with xoxb-), from the "
+            "app's OAuth & Permissions page."
+        )
+    if s.slack_channel_id.startswith("#"):
+        problems.append(
+            "SLACK_CHANNEL_ID must be the channel's ID (like C0123456789), not its name: in "
+            "Slack open the channel details; the ID is at the bottom."
+        )
+    if s.telegram_bot_token and not _TELEGRAM_SECRET.fullmatch(s.telegram_webhook_secret):
+        problems.append(
+            "TELEGRAM_WEBHOOK_SECRET is missing or malformed: Telegram must sign webhook "
+            "calls. Set it to 1-256 characters of A-Z a-z 0-9 _ -, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+        )
+    if (
+        s.telegram_enabled
+        and s.telegram_set_webhook
+        and s.telegram_api_url.startswith("https://api.telegram.org")
+        and not s.public_url.startswith("https://")
+    ):
+        problems.append(
+            f"BRIDGE_PUBLIC_URL is {s.public_url!r}: Telegram only calls https webhooks. Set "
+            "it to the bridge's public https address, or TELEGRAM_SET_WEBHOOK=false."
+        )
+    if s.log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {s.log_level!r}")
+    if not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(f"REDIS_URL must start with redis://, rediss:// or unix://: {s.redis_url}")
+    for name, value in (("RASA_URL", s.rasa_url), ("BRIDGE_PUBLIC_URL", s.public_url)):
+        if not value.startswith(("http://", "https://")):
+            problems.append(f"{name} must be an http(s) URL, got {value!r}")
+    for name, number in (
+        ("BRIDGE_PORT", s.port),
+        ("BRIDGE_MAX_SEND_ATTEMPTS", s.max_send_attempts),
+        ("RASA_TIMEOUT_S", s.rasa_timeout_s),
+        ("BRIDGE_IDLE_AFTER_S", s.idle_after_s),
+    ):
+        if number <= 0:
+            problems.append(f"{name} must be greater than 0, got {number}")
+    if s.shutdown_grace_s < 0:
+        problems.append(f"BRIDGE_SHUTDOWN_GRACE_S must not be negative, got {s.shutdown_grace_s}")
+    problems += _office_hours_problems(s)
+    return problems
 
 
 def _with_slash(url: str) -> str:
     # slack_sdk joins base_url and the method name without adding a slash.
     return url if url.endswith("/") else url + "/"
+
+
+def _office_hours_problems(s: Settings) -> list[str]:
+    try:
+        OfficeHours.parse(s.office_timezone, s.office_days, s.office_hours)
+    except ValueError as exc:
+        return [f"OFFICE_TIMEZONE/OFFICE_DAYS/OFFICE_HOURS: {exc}"]
+    return [] if s.claim_timeout_s >= 0 else ["DESK_CLAIM_TIMEOUT_S must not be negative"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bridge.models import Conversation, HandoffReason, Message, Role
-from bridge.texts import HANDOFF_REASONS_FOR_STAFF
+from bridge.models import Message, Role
 
 # Slack shows up to 40k characters, but long messages are collapsed and Block Kit sections stop
 # at 3,000; staying well under keeps every part readable in full.
@@ -18,7 +17,7 @@ _ROLE_LABELS = {
     Role.STAFF: "Staff",
     Role.SYSTEM: "Notice",
 }
-_CHANNEL_LABELS = {"widget": "Web chat", "telegram": "Telegram"}
+CHANNEL_LABELS = {"widget": "Web chat", "telegram": "Telegram"}
 
 
 def escape(text: str) -> str:
@@ -37,24 +36,11 @@ def customer_post(text: str) -> str:
     return transcript_line(Message(role=Role.CUSTOMER, text=text))
 
 
-def handoff_posts(
-    conversation: Conversation,
-    reason: HandoffReason,
-    trigger: str,
-    transcript: Iterable[Message],
-) -> list[str]:
-    """The thread's opening post followed by the transcript, split into postable parts."""
-    who = escape(conversation.display_name or conversation.external_id)
-    channel = _CHANNEL_LABELS.get(str(conversation.channel), str(conversation.channel))
-    why = HANDOFF_REASONS_FOR_STAFF.get(reason, str(reason))
-    header = (
-        f":wave: *Handoff* from {channel}: *{who}* (`{escape(conversation.id)}`)\n"
-        f"*Why:* {why}" + (f": “{escape(trigger)}”" if trigger else "") + "\n"
-        "Reply in this thread to answer the customer."
-    )
+def transcript_posts(transcript: Iterable[Message]) -> list[str]:
+    """The conversation so far, for the thread under the handoff card, split into postable parts."""
     lines = [transcript_line(m) for m in transcript]
     body = ["*Transcript so far:*", *lines] if lines else ["_No messages before the handoff._"]
-    return split_posts([header, *body])
+    return split_posts(body)
 
 
 def split_posts(lines: list[str], limit: int = POST_LIMIT) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bridge import keys
-from bridge.models import Channel, Conversation, Message, Mode
+from bridge.models import Channel, Conversation, Message, Mode, RecentIntent
 
 # Records an inbound message once: a retried delivery of the same event id returns the entry it
 # created the first time instead of a second transcript line. While a person has the
@@ -27,20 +28,100 @@ end
 return {1, id, mode}
 """
 
-# Switches BOT -> HUMAN exactly once, so two racing triggers open one thread, not two, and
-# queues the thread's opening posts in the same step, ahead of anything the customer says next.
+# Switches to HUMAN exactly once, so two racing triggers open one thread, not two, and queues
+# the thread's opening posts in the same step, ahead of anything the customer says next. A
+# returning customer's previous thread is kept for the card's "earlier threads" links.
 _TAKE_OVER = """
 if redis.call('HGET', KEYS[1], 'mode') == 'human' then return 0 end
-redis.call('HSET', KEYS[1], 'mode', 'human', 'handoff_reason', ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'kind', 'open_thread', 'conversation', ARGV[2], 'text', ARGV[3])
-for i = 4, #ARGV do
+local old = redis.call('HGET', KEYS[1], 'thread_ts')
+if old and old ~= '' then redis.call('RPUSH', KEYS[3], old) end
+redis.call('HDEL', KEYS[1], 'thread_ts', 'claimed_by', 'claimed_name', 'claimed_at',
+           'closed_name', 'handed_back_name', 'bot_reset')
+redis.call('HSET', KEYS[1], 'mode', 'human', 'handoff_reason', ARGV[1], 'trigger', ARGV[3],
+           'intents', ARGV[4], 'handoff_at', ARGV[5], 'after_hours', ARGV[7])
+redis.call('XADD', KEYS[2], '*', 'kind', 'open_thread', 'conversation', ARGV[2])
+for i = 8, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'kind', 'thread_post', 'conversation', ARGV[2],
              'as', 'raw', 'text', ARGV[i])
 end
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2]) end
 return 1
 """
 
+# A staff action on the handoff card (or a first reply, which claims). Only the current thread
+# of a conversation a person has can be acted on; the card is re-drawn in the same step.
+# Answers: done | again (this person already did it) | taken (someone else claimed) | stale.
+_DESK_ACTION = """
+local action, thread, user, name, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local mode = redis.call('HGET', KEYS[1], 'mode')
+if redis.call('HGET', KEYS[1], 'thread_ts') ~= thread then return 'stale' end
+if action == 'close' and mode == 'closed' then return 'again' end
+if action == 'hand_back' and mode == 'bot' then return 'again' end
+if mode ~= 'human' then return 'stale' end
+if action == 'claim' then
+  local by = redis.call('HGET', KEYS[1], 'claimed_by')
+  if by and by ~= '' then
+    if by == user then return 'again' end
+    return 'taken'
+  end
+  redis.call('HSET', KEYS[1], 'claimed_by', user, 'claimed_name', name, 'claimed_at', now)
+elseif action == 'close' then
+  redis.call('HSET', KEYS[1], 'mode', 'closed', 'closed_name', name, 'csat_thread', thread)
+elseif action == 'hand_back' then
+  redis.call('HSET', KEYS[1], 'mode', 'bot', 'handed_back_name', name, 'bot_reset', '1')
+else
+  return redis.error_reply('unknown desk action ' .. action)
+end
+redis.call('ZREM', KEYS[3], ARGV[6])
+redis.call('XADD', KEYS[2], '*', 'kind', 'update_card', 'conversation', ARGV[6],
+           'thread_ts', thread)
+return 'done'
+"""
+
+# The customer's answer to the satisfaction prompt: accepted once per closed thread, and posted
+# into that thread in the same step.
+_CSAT = """
+local thread = redis.call('HGET', KEYS[1], 'csat_thread')
+if not thread or thread == '' then return 0 end
+redis.call('HDEL', KEYS[1], 'csat_thread')
+redis.call('HSET', KEYS[1], 'csat', ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'kind', 'thread_post', 'conversation', ARGV[1], 'as', 'raw',
+           'text', ARGV[3], 'thread_ts', thread)
+return 1
+"""
+
+_REOPEN = """
+if redis.call('HGET', KEYS[1], 'mode') ~= 'closed' then return 0 end
+redis.call('HSET', KEYS[1], 'mode', 'bot', 'bot_reset', '1')
+return 1
+"""
+
+# Handoffs whose no-claim deadline has passed; removing them in the same step means only one
+# replica tells the customer.
+_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 20)
+for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+return due
+"""
+
 HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Everything the staff desk needs to open a thread for a conversation."""
+
+    reason: str
+    trigger: str
+    intents: list[RecentIntent]
+    at_ms: int
+    claim_deadline_ms: int
+    after_hours: bool
+    thread_posts: list[str]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -60,6 +141,10 @@ class ConversationStore:
         self._redis = redis
         self._record_once = redis.register_script(_RECORD_ONCE)
         self._take_over = redis.register_script(_TAKE_OVER)
+        self._desk_action = redis.register_script(_DESK_ACTION)
+        self._csat = redis.register_script(_CSAT)
+        self._due = redis.register_script(_DUE)
+        self._reopen = redis.register_script(_REOPEN)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
@@ -110,6 +195,10 @@ class ConversationStore:
     def event_key(source: str, event_id: str) -> str:
         return keys.seen(source, event_id)
 
+    async def first_time(self, key: str) -> bool:
+        """True once per `key` (an `event_key`): makes a redelivered event's side effect a no-op."""
+        return bool(await self._redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL_S))
+
     async def forward_to_thread(self, conversation_id: str, text: str) -> None:
         await self._redis.xadd(
             keys.SLACK_OUTBOX,
@@ -131,16 +220,94 @@ class ConversationStore:
             entries = list(reversed(newest_first))
         return [Message.from_fields(entry_id, fields) for entry_id, fields in entries]
 
-    async def take_over(self, conversation_id: str, reason: str, thread_posts: list[str]) -> bool:
+    async def take_over(self, conversation_id: str, handoff: Handoff) -> bool:
         """Hand the conversation to a person and queue the staff thread's opening posts.
 
         False, and nothing queued, if a person already had it.
         """
         taken = await self._take_over(
-            keys=[keys.conversation(conversation_id), keys.SLACK_OUTBOX],
-            args=[reason, conversation_id, *thread_posts],
+            keys=[
+                keys.conversation(conversation_id),
+                keys.SLACK_OUTBOX,
+                keys.earlier_threads(conversation_id),
+                keys.UNCLAIMED,
+            ],
+            args=[
+                handoff.reason,
+                conversation_id,
+                handoff.trigger,
+                RecentIntent.dump_list(handoff.intents),
+                str(handoff.at_ms),
+                str(handoff.claim_deadline_ms) if handoff.claim_deadline_ms else "",
+                "1" if handoff.after_hours else "0",
+                *handoff.thread_posts,
+            ],
         )
         return bool(taken)
+
+    async def desk_action(
+        self, conversation_id: str, action: str, thread_ts: str, user_id: str, user_name: str
+    ) -> str:
+        """Claim, close or hand back; see _DESK_ACTION for the answers."""
+        outcome = await self._desk_action(
+            keys=[keys.conversation(conversation_id), keys.SLACK_OUTBOX, keys.UNCLAIMED],
+            args=[action, thread_ts, user_id, user_name, str(now_ms()), conversation_id],
+        )
+        return str(outcome)
+
+    async def reopen_for_bot(self, conversation_id: str) -> None:
+        """A closed conversation goes back to the assistant, which starts afresh."""
+        await self._reopen(keys=[keys.conversation(conversation_id)])
+
+    async def bot_was_reset(self, conversation_id: str) -> None:
+        await self._redis.hdel(keys.conversation(conversation_id), "bot_reset")
+
+    async def record_csat(self, conversation_id: str, answer: str, thread_post: str) -> bool:
+        """Keep the satisfaction answer and post it to the closed thread; False if not asked."""
+        accepted = await self._csat(
+            keys=[keys.conversation(conversation_id), keys.SLACK_OUTBOX],
+            args=[conversation_id, answer, thread_post],
+        )
+        return bool(accepted)
+
+    async def due_unclaimed(self, now: int) -> list[str]:
+        due: Any = await self._due(keys=[keys.UNCLAIMED], args=[str(now)])
+        return [str(d) for d in due]
+
+    async def earlier_threads(self, conversation_id: str) -> list[str]:
+        threads: Any = await self._redis.lrange(keys.earlier_threads(conversation_id), 0, -1)
+        return [str(t) for t in threads]
+
+    async def queue_slack(self, job: dict[str, str]) -> None:
+        """A job for the Slack sender (a thread post, a reaction, a card update)."""
+        fields: dict[Any, Any] = job
+        await self._redis.xadd(keys.SLACK_OUTBOX, fields)
+
+    async def record_relay(
+        self, channel: str, ts: str, conversation_id: str, message_id: str
+    ) -> None:
+        """Remember which transcript line a staff message became, for its edits and deletion."""
+        key = keys.relayed(channel, ts)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"conversation": conversation_id, "message_id": message_id})
+            pipe.expire(key, keys.RELAY_TTL_S)
+            await pipe.execute()
+
+    async def relay(self, channel: str, ts: str) -> dict[str, str]:
+        data: Any = await self._redis.hgetall(keys.relayed(channel, ts))
+        return dict(data)
+
+    async def delivered(
+        self, channel: str, ts: str, telegram_ids: list[int], receipt: dict[str, str]
+    ) -> None:
+        """A relayed staff message reached Telegram: keep its message ids, queue the receipt."""
+        key = keys.relayed(channel, ts)
+        fields: dict[Any, Any] = receipt
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "telegram_ids", ",".join(str(i) for i in telegram_ids))
+            pipe.expire(key, keys.RELAY_TTL_S)
+            pipe.xadd(keys.SLACK_OUTBOX, fields)
+            await pipe.execute()
 
     async def link_thread(self, conversation_id: str, channel: str, thread_ts: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

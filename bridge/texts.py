@@ -44,3 +44,70 @@ HANDOFF_REASONS_FOR_STAFF: dict[HandoffReason, str] = {
 }
 
 TELEGRAM_TEXT_ONLY = "I can only read text messages here for now."
+
+
+# --- the staff desk (docs/staff-desk.md) ---------------------------------------------------
+
+
+def claimed_notice(name: str) -> str:
+    return f"{name} from our team is looking at your conversation now."
+
+
+def closed_notice(name: str) -> str:
+    who = name or "Our team"
+    return f"{who} has closed this conversation. If you need anything else, just write here."
+
+
+CSAT_QUESTION = "How would you rate the help you got today?"
+# Button titles and the payloads they send back; the payloads never reach the assistant.
+CSAT_PREFIX = "/csat_"
+CSAT_ANSWERS: dict[str, str] = {
+    "/csat_great": "😀 Great",
+    "/csat_ok": "😐 OK",
+    "/csat_poor": "🙁 Poor",
+}
+CSAT_THANKS = "Thank you for telling us!"
+
+HANDED_BACK_NOTICE = (
+    "You're back with our automated assistant. Ask me anything, or ask for a person at any time."
+)
+
+
+def after_hours_notice(hours: str, next_open: str) -> str:
+    return (
+        f"Our team is available {hours}, so nobody can read this right now. A person will "
+        f"answer here from {next_open}; you can close this chat, the answer will reach you here."
+    )
+
+
+def unclaimed_notice(hours: str) -> str:
+    when = f" Our team works {hours}." if hours else ""
+    return (
+        "Sorry for the wait: everyone on our team is busy right now. A person will answer here "
+        "as soon as one is free; you can close this chat, the answer will reach you here." + when
+    )
+
+
+# Staff-facing lines in the thread (Slack mrkdwn).
+NOTE_KEPT = "lock"  # reaction on an internal note: it stayed in Slack
+DELIVERED = "white_check_mark"  # reaction on a staff message the customer's platform accepted
+
+
+def not_delivered(reason: str) -> str:
+    return f":warning: *Not delivered to the customer:* {reason}"
+
+
+NOT_SENT_CLOSED = "this conversation is closed. A new request from the customer opens a new thread."
+NOT_SENT_BOT = "the conversation was handed back to the bot."
+NOT_SENT_MOVED = "the customer came back later; the conversation continues in a newer thread."
+
+
+def csat_for_staff(answer: str) -> str:
+    return f":bar_chart: The customer rated this conversation: *{answer}*"
+
+
+def unclaimed_for_staff(minutes: int) -> str:
+    return (
+        f":alarm_clock: Nobody claimed this within {minutes} min; the customer was told we are "
+        "busy and that the answer will reach them here."
+    )

@@ -7,7 +7,7 @@ import json
 import logging
 from collections import defaultdict
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 
 from bridge import keys
@@ -30,6 +30,11 @@ class WidgetHub:
             sockets.discard(socket)
             if not sockets:
                 del self._sockets[conversation_id]
+
+    async def close_all(self) -> None:
+        """Close every socket (1001 going away) at shutdown; widgets reconnect elsewhere."""
+        for socket in [s for group in self._sockets.values() for s in group]:
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
     async def run(self) -> None:
         while True:

@@ -10,9 +10,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from actions.backend.base import BackendError, CommerceBackend
+from actions.backend.base import BackendError, CommerceBackend, NotFound, Refused
 
-__all__ = ["BackendError", "CommerceBackend", "get_backend"]
+__all__ = ["BackendError", "CommerceBackend", "NotFound", "Refused", "get_backend"]
 
 DEFAULT_DB = Path(__file__).resolve().parents[2] / ".run" / "commerce.sqlite3"
 

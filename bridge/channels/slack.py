@@ -1,4 +1,5 @@
-"""Slack Events API: staff replies in a handoff thread go back to the customer."""
+"""Slack Events API and interactivity: staff replies in a handoff thread go back to the customer;
+the card's buttons are handled in `slack_actions`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.channels import slack_actions
+from bridge.router import StaffPost
 from bridge.services import Services
-from bridge.slack_format import staff_text_to_plain
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,8 @@ BOLT_APP = web.AppKey("bolt_app", AsyncApp)
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/slack/events", events)
+    # Button clicks: the same bolt app, so the same signature check (401 when it fails).
+    app.router.add_post("/slack/interactivity", events)
 
 
 async def events(request: web.Request) -> web.Response:
@@ -42,19 +46,25 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if not _is_staff_thread_reply(event, settings.slack_channel_id):
             return
-        conversation_id = await services.store.conversation_for_thread(
-            event["channel"], event["thread_ts"]
-        )
-        if conversation_id is None:
-            return
         author = await names.display_name(event.get("user", ""))
-        await services.router.staff_reply(
-            conversation_id,
-            staff_text_to_plain(event.get("text", "")),
-            author,
-            event_id=str(body.get("event_id") or event["ts"]),
+        await services.router.staff_post(
+            StaffPost(
+                channel=event["channel"],
+                ts=event["ts"],
+                thread_ts=event["thread_ts"],
+                raw_text=event.get("text", ""),
+                user_id=event.get("user", ""),
+                author=author,
+                event_id=str(body.get("event_id") or event["ts"]),
+            )
         )
 
+    @bolt.event("reaction_added")
+    @bolt.event("reaction_removed")
+    async def on_reaction(event: dict[str, Any]) -> None:
+        """Our own receipts come back as events; acknowledging them stops Slack's retries."""
+
+    slack_actions.register(bolt, services, names)
     return bolt
 
 

@@ -64,11 +64,8 @@ def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
         return message.chat.id, user.full_name if user else "", message.text or "", ""
     query = update.callback_query
     if query is not None and query.data and query.message is not None:
-        title = (
-            _button_title(query.message.reply_markup, query.data)
-            if hasattr(query.message, "reply_markup")
-            else None
-        )
+        # An inaccessible (old) message has no keyboard; the raw data is shown instead.
+        title = _button_title(getattr(query.message, "reply_markup", None), query.data)
         payload = query.data if query.data.startswith("/") else ""
         return query.message.chat.id, query.from_user.full_name, title or query.data, payload
     return None

@@ -1,14 +1,25 @@
-"""Posts queued staff-thread messages to Slack."""
+"""Drains the Slack jobs: the handoff card and its updates, thread posts, delivery reactions."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bridge import slack_format
+from bridge import slack_card, slack_format
+from bridge.models import Conversation
 from bridge.senders.stream import RetryLater, Undeliverable
 from bridge.store import ConversationStore
+
+# A returning customer's card links this many of their most recent earlier threads.
+EARLIER_THREADS_SHOWN = 5
+# Errors that mean the job's goal is already reached.
+_ALREADY_DONE = {"already_reacted"}
 
 
 class SlackThreadSender:
@@ -18,32 +29,78 @@ class SlackThreadSender:
         self._channel = channel
 
     async def __call__(self, job: dict[str, str]) -> None:
+        if job["kind"] == "react":
+            await self._call(
+                self._client.reactions_add,
+                channel=job["channel"],
+                timestamp=job["ts"],
+                name=job["name"],
+            )
+            return
         conversation = await self._store.get(job["conversation"])
         if conversation is None:
             raise Undeliverable(f"unknown conversation {job['conversation']}")
-        text = job["text"]
-        if job.get("as") == "customer":
-            text = slack_format.customer_post(text)
         if job["kind"] == "open_thread":
             if conversation.thread_ts:
                 return  # opened by an earlier attempt whose acknowledgement was lost
-            response = await self._post(text)
-            await self._store.link_thread(conversation.id, self._channel, str(response["ts"]))
-            return
-        if not conversation.thread_ts:
-            raise RetryLater("the thread is not open yet")
-        for part in slack_format.split_posts([text]):
-            await self._post(part, thread_ts=conversation.thread_ts)
-
-    async def _post(self, text: str, thread_ts: str | None = None) -> dict:
-        try:
-            response = await self._client.chat_postMessage(
+            text, blocks = await self._card(conversation)
+            response = await self._call(
+                self._client.chat_postMessage,
                 channel=self._channel,
                 text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            await self._store.link_thread(conversation.id, self._channel, str(response["ts"]))
+            return
+        if job["kind"] == "update_card":
+            if job.get("thread_ts") != conversation.thread_ts:
+                return  # the card of an earlier handoff: it keeps its last state
+            text, blocks = await self._card(conversation)
+            await self._call(
+                self._client.chat_update,
+                channel=self._channel,
+                ts=conversation.thread_ts,
+                text=text,
+                blocks=blocks,
+            )
+            return
+        text = job["text"]
+        if job.get("as") == "customer":
+            text = slack_format.customer_post(text)
+        thread_ts = job.get("thread_ts") or conversation.thread_ts
+        if not thread_ts:
+            raise RetryLater("the thread is not open yet")
+        for part in slack_format.split_posts([text]):
+            await self._call(
+                self._client.chat_postMessage,
+                channel=self._channel,
+                text=part,
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
             )
+
+    async def _card(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
+        earlier = await self._store.earlier_threads(conversation.id)
+        links = [await self._link(ts) for ts in earlier[-EARLIER_THREADS_SHOWN:]]
+        return slack_card.render(conversation, links)
+
+    async def _link(self, ts: str) -> str:
+        label = time.strftime("%d %b %Y %H:%M UTC", time.gmtime(float(ts)))
+        try:
+            response = await self._client.chat_getPermalink(channel=self._channel, message_ts=ts)
+            return f"<{response['permalink']}|{label}>"
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            # A link is a convenience; the thread's date still lets staff find it.
+            return label
+
+    async def _call(
+        self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response = await method(**kwargs)
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429 or status >= 500:
@@ -51,6 +108,8 @@ class SlackThreadSender:
                     "retry-after"
                 )
                 raise RetryLater(f"Slack HTTP {status}", _seconds(retry_after)) from exc
+            if exc.response.get("error") in _ALREADY_DONE:
+                return {}
             raise Undeliverable(f"Slack refused: {exc.response.get('error')}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Slack unreachable: {exc!r}") from exc

@@ -11,6 +11,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bridge import keys
+from bridge.observability import metrics
+from bridge.observability.logs import conversation_context
+from bridge.shutdown import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,12 @@ class Undeliverable(Exception):
 
 
 Deliver = Callable[[dict[str, str]], Awaitable[None]]
+# Told about every entry that goes to the dead-letter stream, with the reason (e.g. to warn staff).
+OnDead = Callable[[dict[str, str], str], Awaitable[None]]
+
+# How long one read waits for new entries; it must stay under the Redis client's socket
+# timeout (5 s by default in redis-py), or an idle stream looks like a dead connection.
+BLOCK_MS = 2000
 
 # Entries another consumer read but never acknowledged for this long are taken over: that
 # consumer has died (a replica that will not come back under the same name).
@@ -44,6 +53,7 @@ class StreamSender:
         max_attempts: int,
         base_delay_s: float = 0.5,
         max_delay_s: float = 30.0,
+        on_dead: OnDead | None = None,
     ) -> None:
         self._redis = redis
         self._stream = stream
@@ -52,6 +62,9 @@ class StreamSender:
         self._max_attempts = max_attempts
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
+        self._on_dead = on_dead
+        # A shutdown waits for a delivery in progress (see bridge/shutdown.py).
+        self.in_flight = InFlight()
 
     async def run(self) -> None:
         await self._ensure_group()
@@ -60,7 +73,7 @@ class StreamSender:
         while True:
             try:
                 await self._claim_stale()
-                await self._drain(">", block_ms=5000)
+                await self._drain(">", block_ms=BLOCK_MS)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a Redis blip must not stop delivery for good
@@ -97,23 +110,32 @@ class StreamSender:
                 await self._send(entry_id, fields)
 
     async def _send(self, entry_id: str, fields: dict[str, str]) -> None:
+        with conversation_context(fields.get("conversation", "")):
+            await self._attempt(entry_id, fields)
+
+    async def _attempt(self, entry_id: str, fields: dict[str, str]) -> None:
         delay = self._base_delay_s
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await self._deliver(fields)
+                async with self.in_flight.step():
+                    await self._deliver(fields)
+                    await self._redis.xack(self._stream, keys.SENDER_GROUP, entry_id)
             except RetryLater as exc:
                 if attempt == self._max_attempts:
+                    metrics.delivery_failed(self._stream, "gave_up")
                     await self._dead_letter(entry_id, fields, f"gave up: {exc}")
                     return
+                metrics.delivery_retried(self._stream)
                 wait = exc.retry_after_s if exc.retry_after_s is not None else delay
                 log.warning("%s %s: %s; retry in %.1fs", self._stream, entry_id, exc, wait)
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, self._max_delay_s)
             except Undeliverable as exc:
+                metrics.delivery_failed(self._stream, "refused")
                 await self._dead_letter(entry_id, fields, str(exc))
                 return
             else:
-                await self._redis.xack(self._stream, keys.SENDER_GROUP, entry_id)
+                metrics.message(metrics.channel_of(self._stream), "out")
                 return
 
     async def _dead_letter(self, entry_id: str, fields: dict[str, str], reason: str) -> None:
@@ -123,3 +145,8 @@ class StreamSender:
             pipe.xadd(keys.DEAD_LETTERS, dead)
             pipe.xack(self._stream, keys.SENDER_GROUP, entry_id)
             await pipe.execute()
+        if self._on_dead is not None:
+            try:
+                await self._on_dead(fields, reason)
+            except Exception:  # the entry is safe in the dead letters; only the notice is lost
+                log.exception("%s %s: dead-letter notice failed", self._stream, entry_id)

@@ -12,7 +12,6 @@ from aiohttp import web
 from .._common import Faults, Interval, json_field, read_params
 from .events import EventDispatcher
 from .state import (
-    BOT_ID,
     TEAM_ID,
     TEAM_NAME,
     TEAM_URL,
@@ -65,7 +64,7 @@ def auth_test(call: Call) -> JSON:
         "is_enterprise_install": False,
     }
     if call.user.is_bot:
-        result["bot_id"] = BOT_ID
+        result["bot_id"] = call.user.bot_id
     return result
 
 
@@ -135,6 +134,15 @@ def chat_delete(call: Call) -> JSON:
         },
     )
     return {"channel": channel.id, "ts": msg["ts"]}
+
+
+def chat_get_permalink(call: Call) -> JSON:
+    channel = call.channel()
+    msg = channel.message(call.text("message_ts"))
+    link = f"{TEAM_URL}archives/{channel.id}/p{msg['ts'].replace('.', '')}"
+    if msg.get("thread_ts") not in (None, msg["ts"]):
+        link += f"?thread_ts={msg['thread_ts']}&cid={channel.id}"
+    return {"channel": channel.id, "permalink": link}
 
 
 def _page(call: Call, messages: list[JSON], default_limit: int) -> JSON:
@@ -248,6 +256,7 @@ METHODS: dict[str, Callable[[Call], JSON]] = {
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "chat.delete": chat_delete,
+    "chat.getPermalink": chat_get_permalink,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,

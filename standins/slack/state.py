@@ -36,6 +36,7 @@ class User:
     name: str
     real_name: str
     is_bot: bool = False
+    bot_id: str = ""
 
     def to_json(self) -> JSON:
         profile: JSON = {
@@ -46,7 +47,7 @@ class User:
             "team": TEAM_ID,
         }
         if self.is_bot:
-            profile.update(bot_id=BOT_ID, api_app_id=APP_ID)
+            profile.update(bot_id=self.bot_id, api_app_id=APP_ID)
         return {
             "id": self.id,
             "team_id": TEAM_ID,
@@ -62,7 +63,9 @@ class User:
 
 
 STAFF = (User("U0ALICE", "alice", "Alice"), User("U0BOB", "bob", "Bob"))
-BOT = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True)
+BOT = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True, bot_id=BOT_ID)
+# Another app installed in the workspace (token `xoxb-other-…`): its posts must be ignored.
+OTHER_BOT = User("U0OTHERBOT", "other-app", "Other App", is_bot=True, bot_id="B0OTHER")
 
 
 @dataclass
@@ -128,7 +131,7 @@ class Clock:
 
 class Workspace:
     def __init__(self, channel_name: str = "support") -> None:
-        self.users: dict[str, User] = {u.id: u for u in (BOT, *STAFF)}
+        self.users: dict[str, User] = {u.id: u for u in (BOT, OTHER_BOT, *STAFF)}
         self.channels: dict[str, Channel] = {}
         self.clock = Clock()
         self.add_channel(STAFF_CHANNEL_ID, channel_name)
@@ -150,6 +153,8 @@ class Workspace:
         """`xoxb-*` is the bot; `xoxp-<USERID>` is that staff member."""
         if not token:
             return None
+        if token.startswith("xoxb-other-"):
+            return OTHER_BOT
         if token.startswith("xoxb-"):
             return BOT
         if token.startswith("xoxp-"):
@@ -180,12 +185,12 @@ class Workspace:
         if blocks:
             msg["blocks"] = blocks
         if user.is_bot:
-            msg["bot_id"] = BOT_ID
+            msg["bot_id"] = user.bot_id
             msg["app_id"] = APP_ID
             msg["bot_profile"] = {
-                "id": BOT_ID,
+                "id": user.bot_id,
                 "app_id": APP_ID,
-                "name": BOT_NAME,
+                "name": user.name,
                 "deleted": False,
                 "team_id": TEAM_ID,
             }

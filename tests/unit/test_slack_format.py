@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from bridge.models import Channel, Conversation, HandoffReason, Message, Role
+from bridge.models import Message, Role
 from bridge.slack_format import (
     customer_post,
-    handoff_posts,
     split_posts,
     staff_text_to_plain,
+    transcript_posts,
 )
 
 
@@ -16,14 +16,13 @@ def test_customer_text_cannot_ping_or_forge_links() -> None:
 
 
 def test_long_transcripts_are_split_never_cut() -> None:
-    conversation = Conversation("tg-1", Channel.TELEGRAM, "1", "Ann")
     words = [f"word{n}" for n in range(3000)]
     transcript = [Message(Role.CUSTOMER, " ".join(words)), Message(Role.BOT, "short answer")]
-    posts = handoff_posts(conversation, HandoffReason.EXPLICIT_REQUEST, "a person", transcript)
+    posts = transcript_posts(transcript)
     assert len(posts) > 1 and all(len(p) <= 3500 for p in posts)
     joined = " ".join(posts)
     assert all(word in joined for word in words[::97]) and "short answer" in joined
-    assert posts[0].startswith(":wave: *Handoff*")
+    assert posts[0].startswith("*Transcript so far:*")
 
 
 def test_split_keeps_escapes_whole() -> None:

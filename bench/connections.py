@@ -1,0 +1,123 @@
+"""4. Connections: 5,000 concurrent idle widget connections on one bridge process.
+
+Each repeat starts a fresh bridge process, warms it (a few connections opened and closed, the
+relay sockets opened and used), reads its RSS, opens the idle connections (each says `hello`
+and gets `welcome` + `history`, as a page load does), waits for the process to settle and reads
+the RSS again: memory per connection = growth / connections. With the connections held, the
+human relay is measured again at the same offered rate as in measurement 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+from .harness import BenchStack, Socket, open_widget, rss_kib
+from .relay import Handed, bridge_target, open_loop
+from .stats import over_repeats, ratio
+
+TARGET_BYTES = 30 * 1024
+
+
+async def _open_many(bench: BenchStack, http: aiohttp.ClientSession, count: int) -> list[Socket]:
+    gate = asyncio.Semaphore(100)
+
+    async def one() -> Socket:
+        async with gate:
+            return await open_widget(http, bench.ws_url, timeout_s=60)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def _close_many(sockets: list[Socket]) -> None:
+    for start in range(0, len(sockets), 500):
+        await asyncio.gather(*(s.close() for s in sockets[start : start + 500]))
+
+
+async def _used_memory(redis: Redis) -> int:
+    info = await redis.info("memory")
+    return int(info["used_memory"])
+
+
+async def _one_repeat(
+    bench: BenchStack,
+    redis: Redis,
+    handed: list[Handed],
+    connections: int,
+    rate: float,
+    duration_s: float,
+) -> dict[str, Any]:
+    await bench.restart_bridge()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await _close_many(await _open_many(bench, http, 50))
+        relay = await bridge_target(http, bench, handed)
+        await open_loop(relay, rate, 1.0)
+        await asyncio.sleep(1.0)
+        pid = bench.bridge_pid
+        before_kib, redis_before = rss_kib(pid), await _used_memory(redis)
+        started = time.monotonic()
+        idle = await _open_many(bench, http, connections)
+        opened_s = time.monotonic() - started
+        await asyncio.sleep(2.0)
+        after_kib, redis_after = rss_kib(pid), await _used_memory(redis)
+        latency = await open_loop(relay, rate, duration_s)
+        still_open = sum(1 for s in idle if not s.ws.closed)
+        await relay.close()
+        await _close_many(idle)
+    per_connection = (after_kib - before_kib) * 1024 / connections
+    return {
+        "connections": connections,
+        "open_s": round(opened_s, 2),
+        "still_open_after_relay": still_open,
+        "rss_before_kib": before_kib,
+        "rss_after_kib": after_kib,
+        "bytes_per_connection": round(per_connection),
+        "redis_bytes_per_conversation": round((redis_after - redis_before) / connections),
+        "relay_while_held": latency,
+        "relay_p50_ms": latency["p50_ms"],
+        "relay_p99_ms": latency["p99_ms"],
+    }
+
+
+async def run(
+    bench: BenchStack,
+    handed: list[Handed],
+    repeats: int,
+    connections: int,
+    rate: float,
+    duration_s: float,
+) -> dict[str, Any]:
+    redis = Redis.from_url(bench.stack.redis_url)
+    try:
+        results = [
+            await _one_repeat(bench, redis, handed, connections, rate, duration_s)
+            for _ in range(repeats)
+        ]
+    finally:
+        await redis.aclose()
+    medians = over_repeats(
+        results,
+        "bytes_per_connection",
+        "redis_bytes_per_conversation",
+        "open_s",
+        "relay_p50_ms",
+        "relay_p99_ms",
+    )
+    return {
+        "connections": connections,
+        "rate_per_s": rate,
+        "repeats": results,
+        "median": medians,
+        "ratios": {
+            "memory_vs_target": ratio(medians["bytes_per_connection"], TARGET_BYTES),
+            "relay_p99_vs_target": ratio(medians["relay_p99_ms"], 10.0),
+        },
+        "target": {"bytes_per_connection_max": TARGET_BYTES},
+        "met": medians["bytes_per_connection"] <= TARGET_BYTES,
+        "all_held": all(r["still_open_after_relay"] == connections for r in results),
+    }

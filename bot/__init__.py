@@ -1,0 +1,1 @@
+"""Rasa assistant: domain, channel credentials, routing table and custom NLU components."""

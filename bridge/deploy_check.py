@@ -1,0 +1,109 @@
+"""`python -m bridge.deploy_check` (`make check-deployment`): is this deployment wired up?
+
+Checks, with the same settings the bridge would use: Redis and Rasa answer, the Slack token is
+valid, the staff channel exists and the app is in it, the Telegram token is valid and the
+webhook points at this bridge. One PASS/FAIL line per check; exit status 1 if any failed.
+
+`--set-telegram-webhook` registers <BRIDGE_PUBLIC_URL>/telegram/webhook first, as the bridge
+does at start with TELEGRAM_SET_WEBHOOK=true.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+from telegram import Bot
+
+from bridge.channels.telegram import WEBHOOK_PATH
+from bridge.observability import probes
+from bridge.settings import Settings, SettingsError, load_settings
+
+Check = tuple[str, Callable[[], Awaitable[str]]]
+
+
+async def run_checks(settings: Settings, set_webhook: bool = False) -> bool:
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    bot = (
+        Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+        )
+        if settings.telegram_enabled
+        else None
+    )
+    webhook_url = settings.public_url + WEBHOOK_PATH
+    async with aiohttp.ClientSession() as http:
+        checks: list[Check] = [
+            ("redis", lambda: probes.redis(redis)),
+            ("rasa", lambda: probes.rasa(http, settings.rasa_url)),
+            ("slack token (auth.test)", lambda: probes.slack_auth(slack)),
+            (
+                "slack staff channel (conversations.info)",
+                lambda: probes.slack_channel(slack, settings.slack_channel_id),
+            ),
+        ]
+        if bot is not None:
+            if set_webhook:
+                checks.append(("telegram set webhook", lambda: _set_webhook(bot, settings)))
+            checks += [
+                ("telegram token (getMe)", lambda: probes.telegram_bot(bot)),
+                (
+                    "telegram webhook (getWebhookInfo)",
+                    lambda: probes.telegram_webhook(bot, webhook_url),
+                ),
+            ]
+        ok = True
+        for name, check in checks:
+            try:
+                detail = await check()
+            except probes.ProbeFailed as exc:
+                ok = False
+                print(f"FAIL  {name}: {exc}", flush=True)
+            else:
+                print(f"PASS  {name}: {detail}", flush=True)
+        if bot is None:
+            print("SKIP  telegram: TELEGRAM_BOT_TOKEN is not set", flush=True)
+    await redis.aclose()
+    if bot is not None:
+        await bot.shutdown()
+    return ok
+
+
+async def _set_webhook(bot: Bot, settings: Settings) -> str:
+    url = settings.public_url + WEBHOOK_PATH
+    await bot.set_webhook(
+        url,
+        secret_token=settings.telegram_webhook_secret,
+        allowed_updates=["message", "callback_query"],
+    )
+    return f"registered {url}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--set-telegram-webhook",
+        action="store_true",
+        help="register <BRIDGE_PUBLIC_URL>/telegram/webhook with Telegram before checking",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"FAIL  configuration: {error}")
+        return 1
+    ok = asyncio.run(run_checks(settings, args.set_telegram_webhook))
+    print("deployment OK" if ok else "deployment NOT OK: fix the FAIL lines above")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Structured logs: one JSON object per line, tagged with the conversation, never a secret.
+
+The conversation id comes from a context variable: the router binds it when it takes up a
+conversation, the senders around each delivery. aiohttp runs every request in its own task, so
+a binding never leaks into another request.
+
+Message bodies go only into the `body` field of debug records (`log.debug(..., extra={"body":
+text})`); the formatter drops the field unless LOG_LEVEL=debug, as a second guard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+CONVERSATION: ContextVar[str] = ContextVar("conversation_id", default="")
+REDACTED = "[redacted]"
+# Token shapes worth hiding even when they are not ours: Slack tokens, Telegram bot tokens.
+_TOKEN_SHAPES = re.compile(r"xox[abposre]-[A-Za-z0-9-]{6,}|\d{5,}:[A-Za-z0-9_-]{20,}")
+# Attributes every LogRecord has; anything else was passed with `extra=`.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Libraries that log each HTTP request (with the bot token in the URL) at INFO.
+_CHATTY = ("httpx", "httpcore", "telegram", "slack_bolt", "slack_sdk")
+
+
+def bind_conversation(conversation_id: str) -> None:
+    """Tag every later log line of the current task (request) with this conversation."""
+    CONVERSATION.set(conversation_id)
+
+
+@contextmanager
+def conversation_context(conversation_id: str) -> Iterator[None]:
+    """Tag the log lines inside the block; for long-lived tasks that serve many conversations."""
+    token = CONVERSATION.set(conversation_id)
+    try:
+        yield
+    finally:
+        CONVERSATION.reset(token)
+
+
+class Redactor:
+    """Replaces configured secrets and anything shaped like a token."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret containing another is hidden whole. Very short values
+        # would blank out ordinary words; validation keeps real secrets long.
+        literal = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        alternatives = [re.escape(s) for s in literal] + [_TOKEN_SHAPES.pattern]
+        self._pattern = re.compile("|".join(alternatives))
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, redact: Redactor, with_bodies: bool) -> None:
+        super().__init__()
+        self._redact = redact
+        self._with_bodies = with_bodies
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        conversation = getattr(record, "conversation_id", "") or CONVERSATION.get()
+        if conversation:
+            entry["conversation_id"] = conversation
+        for name, value in vars(record).items():
+            if name not in _STANDARD and name not in entry:
+                entry[name] = value
+        if not self._with_bodies:
+            entry.pop("body", None)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return self._redact(json.dumps(_redact_values(entry, self._redact), default=str))
+
+
+def _redact_values(entry: dict[str, Any], redact: Redactor) -> dict[str, Any]:
+    # Redact before JSON escaping, so a secret with a quote or backslash still matches.
+    return {k: redact(v) if isinstance(v, str) else v for k, v in entry.items()}
+
+
+def configure(level: str, secrets: Iterable[str]) -> None:
+    """Route every logger (ours, aiohttp's, the platform clients') through the JSON formatter."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(Redactor(secrets), with_bodies=level == "debug"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)  # library warnings become JSON lines too
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)

@@ -1,0 +1,135 @@
+"""Prometheus metrics, one registry per process; Prometheus scrapes every replica separately.
+
+Counters and histograms are recorded where things happen (router, senders, Rasa client); queue
+depths are read from Redis when /metrics is scraped, so every replica reports the same shared
+queues (aggregate them with max(), not sum()).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bridge import keys
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Staff answer in seconds to hours; conversations last minutes to days.
+_HUMAN_BUCKETS = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400)
+_RASA_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20)
+
+MESSAGES = Counter(
+    "bridge_messages",
+    "Messages accepted from (in) or handed to (out) a platform.",
+    ["channel", "direction"],
+)
+HANDOFFS = Counter("bridge_handoffs", "Conversations handed to a person.", ["reason"])
+FIRST_HUMAN_REPLY = Histogram(
+    "bridge_time_to_first_human_reply_seconds",
+    "From the handoff to the first staff reply in the thread.",
+    buckets=_HUMAN_BUCKETS,
+)
+TIME_TO_CLOSE = Histogram(
+    "bridge_time_to_close_seconds",
+    "From a conversation's first message to its close (closed explicitly or gone idle).",
+    ["handled_by", "how"],
+    buckets=_HUMAN_BUCKETS,
+)
+ENDED = Counter(
+    "bridge_conversations_ended",
+    "Conversations that ended; handled_by=bot means no person was involved.",
+    ["handled_by", "how"],
+)
+SATISFACTION = Counter(
+    "bridge_satisfaction_answers", "Answers to the satisfaction question.", ["channel", "answer"]
+)
+DELIVERY_FAILURES = Counter(
+    "bridge_delivery_failures",
+    "Outbound messages moved to the dead-letter stream.",
+    ["channel", "reason"],
+)
+DELIVERY_RETRIES = Counter(
+    "bridge_delivery_retries", "Delivery attempts that will be retried.", ["channel"]
+)
+RASA_LATENCY = Histogram(
+    "bridge_rasa_request_seconds",
+    "Time for Rasa to answer one customer message.",
+    ["outcome"],
+    buckets=_RASA_BUCKETS,
+)
+QUEUE_LENGTH = Gauge("bridge_queue_length", "Entries in an outbound stream.", ["stream"])
+QUEUE_PENDING = Gauge(
+    "bridge_queue_pending", "Entries read by a sender but not yet acknowledged.", ["stream"]
+)
+
+QUEUES = (keys.SLACK_OUTBOX, keys.TELEGRAM_OUTBOX, keys.DEAD_LETTERS)
+
+
+def channel_of(stream: str) -> str:
+    """`bridge:out:telegram` -> `telegram`."""
+    return stream.rsplit(":", 1)[-1]
+
+
+def message(channel: str, direction: str) -> None:
+    MESSAGES.labels(channel=channel, direction=direction).inc()
+
+
+def handoff(reason: str) -> None:
+    HANDOFFS.labels(reason=reason).inc()
+
+
+def first_human_reply(seconds: float) -> None:
+    FIRST_HUMAN_REPLY.observe(max(seconds, 0.0))
+
+
+def conversation_ended(handled_by: str, how: str, seconds: float | None) -> None:
+    ENDED.labels(handled_by=handled_by, how=how).inc()
+    if seconds is not None:
+        TIME_TO_CLOSE.labels(handled_by=handled_by, how=how).observe(max(seconds, 0.0))
+
+
+def satisfaction(channel: str, answer: str) -> None:
+    """Count one answer to "how did we do?" (call once per answer; answer: e.g. good/bad)."""
+    SATISFACTION.labels(channel=channel, answer=answer).inc()
+
+
+def delivery_failed(stream: str, reason: str) -> None:
+    DELIVERY_FAILURES.labels(channel=channel_of(stream), reason=reason).inc()
+
+
+def delivery_retried(stream: str) -> None:
+    DELIVERY_RETRIES.labels(channel=channel_of(stream)).inc()
+
+
+def rasa_answered(seconds: float, ok: bool) -> None:
+    RASA_LATENCY.labels(outcome="ok" if ok else "error").observe(seconds)
+
+
+async def refresh_queue_depths(redis: Redis) -> None:
+    """Read stream length and pending count of every outbound stream (at scrape time)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for stream in QUEUES:
+            pipe.xlen(stream)
+            pipe.xpending(stream, keys.SENDER_GROUP)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+    for index, stream in enumerate(QUEUES):
+        length, pending = replies[2 * index], replies[2 * index + 1]
+        QUEUE_LENGTH.labels(stream=stream).set(length if isinstance(length, int) else 0)
+        # The dead-letter stream has no consumer group: NOGROUP there is expected.
+        if isinstance(pending, ResponseError) or not isinstance(pending, dict):
+            QUEUE_PENDING.labels(stream=stream).set(0)
+        else:
+            QUEUE_PENDING.labels(stream=stream).set(int(pending.get("pending", 0)))
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

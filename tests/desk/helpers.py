@@ -1,0 +1,159 @@
+"""Acting as staff on the local Slack (cards, buttons, reactions) and as a widget customer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from tests.support import STAFF_CHANNEL, StaffDesk, TelegramCustomer, eventually
+
+JSON = dict[str, Any]
+
+
+def card_text(message: JSON) -> str:
+    """Everything a person reads on a Block Kit message."""
+    out = []
+    for block in message.get("blocks") or []:
+        if isinstance(block.get("text"), dict):
+            out.append(block["text"]["text"])
+        out += [f["text"] for f in block.get("fields") or []]
+        for element in block.get("elements") or []:
+            if element.get("type") in ("mrkdwn", "plain_text"):
+                out.append(element["text"])
+            elif element.get("type") == "button":
+                out.append(f"[{element['text']['text']}]")
+    return "\n".join(out)
+
+
+def buttons(message: JSON) -> list[str]:
+    return [
+        e["action_id"]
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b.get("elements") or []
+    ]
+
+
+class Desk(StaffDesk):
+    def __init__(self, slack_url: str, user: str = "U0ALICE") -> None:
+        super().__init__(slack_url, user)
+        self.slack_url = slack_url
+        self.user = user
+
+    async def card(self, ts: str) -> JSON:
+        return next(m for m in await self.top_level() if m["ts"] == ts)
+
+    async def wait_for_card(self, ts: str, needle: str) -> JSON:
+        return await eventually(
+            lambda: self.card(ts), lambda m: needle in card_text(m), what=f"card with {needle!r}"
+        )
+
+    async def click(self, card_ts: str, action_id: str, user: str | None = None) -> JSON:
+        """Press a card button as `user`; returns once the bridge has answered the click."""
+        body = {
+            "user": user or self.user,
+            "channel": STAFF_CHANNEL,
+            "message_ts": card_ts,
+            "action_id": action_id,
+            "block_id": "desk",
+            "value": "",
+        }
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.slack_url}/_test/interact", json=body) as response,
+        ):
+            result: JSON = await response.json()
+        assert result.get("status") == 200, result
+        return result
+
+    async def say(self, thread_ts: str, text: str) -> str:
+        response = await self.person.chat_postMessage(
+            channel=STAFF_CHANNEL, thread_ts=thread_ts, text=text
+        )
+        return str(response["ts"])
+
+    async def reactions(self, thread_ts: str, ts: str) -> list[str]:
+        message = next(m for m in await self.thread(thread_ts) if m["ts"] == ts)
+        return [r["name"] for r in message.get("reactions", [])]
+
+    async def bot_posts(self, thread_ts: str) -> list[str]:
+        return [m.get("text", "") for m in (await self.thread(thread_ts))[1:] if m.get("bot_id")]
+
+
+async def telegram_handoff(
+    telegram_url: str, desk: Desk, chat_id: int, name: str
+) -> tuple[TelegramCustomer, str]:
+    """A Telegram customer who asked for a person; returns them and their card's ts."""
+    customer = TelegramCustomer(telegram_url, chat_id, first_name=name)
+    await customer.say("I want to talk to a person")
+    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
+    return customer, await desk.wait_for_thread(f"tg-{chat_id}")
+
+
+class WidgetCustomer:
+    """A web visitor speaking docs/widget-protocol.md over a WebSocket."""
+
+    def __init__(self, bridge_url: str, token: str | None = None) -> None:
+        self.url = f"{bridge_url}/widget/ws"
+        self.token = token
+        self.conversation_id = ""
+        self.frames: list[JSON] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> WidgetCustomer:
+        self._http = aiohttp.ClientSession()
+        self._ws = await self._http.ws_connect(self.url)
+        await self._ws.send_json({"type": "hello", "token": self.token, "since": None})
+        # A live message can overtake the welcome (the socket listens before it is greeted).
+        welcome = await self._ws.receive_json(timeout=10)
+        while welcome["type"] != "welcome":
+            self.frames.append(welcome)
+            welcome = await self._ws.receive_json(timeout=10)
+        self.token, self.conversation_id = welcome["token"], welcome["conversation_id"]
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._reader is not None and self._ws is not None and self._http is not None
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        await self._ws.close()
+        await self._http.close()
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for frame in self._ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.frames.append(json.loads(frame.data))
+
+    async def say(self, text: str, payload: str | None = None) -> None:
+        assert self._ws is not None
+        frame: JSON = {"type": "message", "text": text, "client_msg_id": uuid.uuid4().hex}
+        if payload is not None:
+            frame["payload"] = payload
+        await self._ws.send_json(frame)
+
+    def messages(self) -> list[JSON]:
+        """Every Message drawn so far (history and live), de-duplicated by id, in order."""
+        seen: dict[str, JSON] = {}
+        for frame in self.frames:
+            for m in frame.get("messages", []) if frame["type"] == "history" else [frame]:
+                if frame["type"] in ("history", "message"):
+                    seen.setdefault(m["id"], m)
+        return list(seen.values())
+
+    async def wait_for(self, predicate: Callable[[JSON], bool], what: str) -> JSON:
+        async def probe() -> list[JSON]:
+            return self.messages()
+
+        found = await eventually(probe, lambda ms: any(predicate(m) for m in ms), what=what)
+        return next(m for m in found if predicate(m))

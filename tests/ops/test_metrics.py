@@ -1,0 +1,78 @@
+"""What a Prometheus dashboard shows after a customer talks to the bot and then to a person."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from bridge.observability.timeline import Timeline
+from devstack.stack import Stack
+from tests.ops.conftest import scrape, value
+from tests.support import StaffDesk, TelegramCustomer
+
+
+async def test_a_handoff_shows_up_in_the_metrics(stack: Stack, chat_id: int) -> None:
+    before = await scrape(stack.bridge_url)
+    customer = TelegramCustomer(stack.telegram_url, chat_id, first_name="Mira")
+    desk = StaffDesk(stack.slack_url)
+    await customer.say("I want to talk to a person")
+    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
+    thread_ts = await desk.wait_for_thread(f"tg-{chat_id}")
+    await desk.reply(thread_ts, "Hi Mira, Bob here.")
+    await customer.wait_for(lambda t: "Bob here" in t, "the staff reply")
+
+    after = await scrape(stack.bridge_url)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("bridge_messages_total", channel="telegram", direction="in") >= 1
+    assert grew("bridge_messages_total", channel="telegram", direction="out") >= 2
+    assert grew("bridge_messages_total", channel="slack", direction="in") >= 1
+    assert grew("bridge_messages_total", channel="slack", direction="out") >= 1
+    assert grew("bridge_handoffs_total", reason="explicit_request") >= 1
+    assert grew("bridge_time_to_first_human_reply_seconds_count") >= 1
+    assert grew("bridge_rasa_request_seconds_count", outcome="ok") >= 1
+    # Queue depths are read from Redis at scrape time, for every outbound stream.
+    for stream in ("bridge:out:slack", "bridge:out:telegram", "bridge:out:dead"):
+        assert ("bridge_queue_length", frozenset({("stream", stream)})) in after
+        assert ("bridge_queue_pending", frozenset({("stream", stream)})) in after
+
+
+async def test_ended_conversations_are_counted_by_who_handled_them(stack: Stack) -> None:
+    # Real Redis (its own database), the bridge's own timeline code, no bridge process.
+    redis = Redis.from_url(stack.redis_url.rsplit("/", 1)[0] + "/6", decode_responses=True)
+    await redis.flushdb()
+    timeline = Timeline(redis)
+    before = _ended()
+
+    await timeline.message_in("w-bot-only", "widget")
+    await timeline.message_in("w-with-person", "widget")
+    await timeline.handed_over("w-with-person", "complaint")
+    await timeline.staff_replied("w-with-person")
+    await timeline.staff_replied("w-with-person")  # only the first reply is timed
+    await timeline.closed("w-with-person")
+    assert await timeline.sweep_idle(idle_after_s=0) == 1  # the closed one is not idle too
+
+    after = _ended()
+    assert after["bot", "idle"] == before["bot", "idle"] + 1
+    assert after["person", "closed"] == before["person", "closed"] + 1
+    assert after["replies"] == before["replies"] + 1
+    assert after["closed_timed"] == before["closed_timed"] + 1
+    await redis.aclose()
+
+
+def _ended() -> dict[tuple[str, str] | str, float]:
+    def get(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return {
+        ("bot", "idle"): get("bridge_conversations_ended_total", handled_by="bot", how="idle"),
+        ("person", "closed"): get(
+            "bridge_conversations_ended_total", handled_by="person", how="closed"
+        ),
+        "replies": get("bridge_time_to_first_human_reply_seconds_count"),
+        "closed_timed": get(
+            "bridge_time_to_close_seconds_count", handled_by="person", how="closed"
+        ),
+    }
