@@ -33,12 +33,18 @@ class ActionRoute(Action):
         outcome = table.outcome(intent)
         pending = tracker.get_slot("pending")
 
-        if outcome == "handoff":
-            return [*handoff.hand_over(dispatcher, tracker, table.handoff[intent]), *_clear()]
         if pending and intent == STOP_INTENT:
             dispatcher.utter_message(response="utter_stopped")
             return _clear()
-        if pending and _is_reply(pending, tracker, outcome, text):
+        # A short reply carrying the awaited detail ("ana@example.com", "10234") answers our
+        # question whatever the classifier made of it.
+        if pending and _is_short_detail(_awaited_kind(pending, tracker), text):
+            return _reply(dispatcher, tracker, pending, text)
+        if outcome == "handoff":
+            return [*handoff.hand_over(dispatcher, tracker, table.handoff[intent]), *_clear()]
+        # Other replies are usually out of scope for the classifier; any text answers
+        # "what's the new address?".
+        if pending and (outcome == "abstain" or _awaited_kind(pending, tracker) == "address"):
             return _reply(dispatcher, tracker, pending, text)
         if outcome == "abstain":
             return abstain(dispatcher, tracker)
@@ -50,24 +56,22 @@ def _awaited(key: str, details: dict[str, str]) -> list[str]:
     return [kind for kind in ANSWERS[key].needs if kind not in details]
 
 
-def _is_reply(pending: str, tracker: Tracker, outcome: str, text: str) -> bool:
-    """Whether the message answers our question rather than asking something new.
+def _awaited_kind(pending: str, tracker: Tracker) -> str:
+    return _awaited(pending, dict(tracker.get_slot("details") or {}))[0]
 
-    Replies such as "10234" are usually out of scope for the classifier; a short message
-    carrying the detail counts too, and any text answers "what's the new address?".
-    """
-    awaited = _awaited(pending, dict(tracker.get_slot("details") or {}))[0]
-    short_with_detail = len(text.split()) <= 4 and extract(awaited, text) is not None
-    return awaited == "address" or outcome == "abstain" or short_with_detail
+
+def _is_short_detail(kind: str, text: str) -> bool:
+    return kind != "address" and len(text.split()) <= 4 and extract(kind, text) is not None
 
 
 def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, text: str) -> list[EventType]:
     details = dict(tracker.get_slot("details") or {})
-    value = extract(_awaited(pending, details)[0], text)
+    kind = _awaited(pending, details)[0]
+    value = extract(kind, text)
     if value is None:
         # No second "please enter your order number": a reply we can't use is a miss.
         return [*_clear(), *abstain(dispatcher, tracker)]
-    details[_awaited(pending, details)[0]] = value
+    details[kind] = value
     return _proceed(dispatcher, tracker, pending, details, "")
 
 

@@ -125,6 +125,12 @@ def summary(r: dict[str, Any]) -> str:
             f"{_s(t['median'])} (runs {t['repeats']}); cold start {_s(st['median'])} (runs "
             f"{st['repeats']}) | — | — | — |"
         )
+    if any("**missed**" in line for line in lines):
+        lines += [
+            "",
+            "Missed targets are profiled in "
+            "[docs/benchmarks.md, Findings](../../docs/benchmarks.md#findings).",
+        ]
     lines += ["", *_notes(r), ""]
     return "\n".join(lines)
 

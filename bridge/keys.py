@@ -60,6 +60,17 @@ def transcript_edits(conversation_id: str) -> str:
     """Hash: transcript id -> JSON {text} or {deleted} for staff messages edited after sending."""
     return f"{PREFIX}conv:{conversation_id}:edits"
 
+
+def attachment(file_id: str) -> str:
+    """Hash: name, type and base64 data of a photo or file sent in a conversation."""
+    return f"{PREFIX}file:{file_id}"
+
+
+# Attachments are kept for the widget's history and for late deliveries, not forever.
+ATTACHMENT_TTL_S = 30 * 24 * 3600
+# Larger files are refused (Telegram bots may send photos of up to 10 MB).
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
 # Telegram allows deleting a message for 48 hours; edits are remembered a little longer.
 RELAY_TTL_S = 7 * 24 * 3600
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 
 class Mode(StrEnum):
@@ -131,6 +132,11 @@ class Message:
     client_msg_id: str = ""
     author: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    edited: bool = False  # a staff message changed after it was sent
+    # An attached photo or file, kept in Redis (store.put_file); empty when there is none.
+    file_id: str = ""
+    file_name: str = ""
+    file_type: str = ""
 
     @property
     def ts_ms(self) -> int:
@@ -144,6 +150,8 @@ class Message:
             fields["client_msg_id"] = self.client_msg_id
         if self.author:
             fields["author"] = self.author
+        if self.file_id:
+            fields.update(file=self.file_id, file_name=self.file_name, file_type=self.file_type)
         # Delivery details (e.g. the Slack message a staff reply came from), not shown to anyone.
         fields.update(self.extra)
         return fields
@@ -158,6 +166,9 @@ class Message:
             id=entry_id,
             client_msg_id=fields.get("client_msg_id", ""),
             author=fields.get("author", ""),
+            file_id=fields.get("file", ""),
+            file_name=fields.get("file_name", ""),
+            file_type=fields.get("file_type", ""),
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -172,4 +183,21 @@ class Message:
             wire["client_msg_id"] = self.client_msg_id
         if self.author:
             wire["author"] = self.author
+        if self.edited:
+            wire["edited"] = True
+        if self.file_id:
+            wire["file"] = {
+                "url": f"/widget/files/{self.file_id}/{quote(self.file_name or 'file')}",
+                "name": self.file_name,
+                "type": self.file_type,
+            }
         return wire
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or file on its way in, before it is stored."""
+
+    data: bytes
+    name: str
+    type: str

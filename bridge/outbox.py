@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -66,6 +67,30 @@ class Outbox:
             metrics.message(str(Channel.WIDGET), "out")  # the socket hub is its platform
             await self.publish_to_widget(conversation.id, stored)
         return stored
+
+    async def revise(
+        self, conversation: Conversation, message_id: str, text: str | None, job: dict[str, str]
+    ) -> None:
+        """A staff message was edited (`text`) or deleted (None) after it was sent.
+
+        The transcript keeps what was sent; the edit is recorded beside it (history applies it)
+        together with the Telegram job that edits or withdraws the customer's copy.
+        """
+        change = {"text": text} if text is not None else {"deleted": True}
+        fields: dict[Any, Any] = {"conversation": conversation.id, **job}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.transcript_edits(conversation.id), message_id, json.dumps(change))
+            if conversation.channel is Channel.TELEGRAM:
+                pipe.xadd(keys.TELEGRAM_OUTBOX, fields)
+            await pipe.execute()
+        if conversation.channel is Channel.WIDGET:
+            frame: dict[str, Any] = (
+                {"type": "update", "id": message_id, "text": text}
+                if text is not None
+                else {"type": "delete", "id": message_id}
+            )
+            event = {"conversation": conversation.id, "frame": frame}
+            await self._redis.publish(keys.WIDGET_EVENTS, json.dumps(event))
 
     async def publish_to_widget(self, conversation_id: str, message: Message) -> None:
         # The transcript already holds the message; this only wakes open sockets on any replica.

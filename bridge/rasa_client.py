@@ -29,6 +29,8 @@ class RasaClient:
         self._base = base_url.rstrip("/")
         self._url = self._base + "/webhooks/rest/webhook"
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        # The card's intents are a nicety: never hold the handoff notice back long for them.
+        self._tracker_timeout = aiohttp.ClientTimeout(total=min(timeout_s, 3.0))
 
     async def send(self, sender: str, text: str) -> BotTurn:
         started = time.monotonic()
@@ -62,7 +64,7 @@ class RasaClient:
         url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker"
         try:
             async with self._session.get(
-                url, params={"include_events": "ALL"}, timeout=self._timeout
+                url, params={"include_events": "ALL"}, timeout=self._tracker_timeout
             ) as response:
                 tracker = await response.json() if response.status == 200 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError):

@@ -7,11 +7,20 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bridge import slack_format, texts
-from bridge.models import Button, Channel, Conversation, HandoffReason, Message, Mode, Role
+from bridge.models import (
+    Attachment,
+    Button,
+    Channel,
+    Conversation,
+    HandoffReason,
+    Message,
+    Mode,
+    Role,
+)
 from bridge.observability import metrics
 from bridge.observability.logs import bind_conversation
 from bridge.observability.timeline import Timeline
@@ -45,6 +54,7 @@ class StaffPost:
     author: str
     event_id: str
     extra: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def plain_text(self) -> str:
@@ -73,9 +83,19 @@ class Router:
     # --- customers ------------------------------------------------------------------------
 
     async def accept(
-        self, conversation: Conversation, message: Message, source: str, event_id: str
+        self,
+        conversation: Conversation,
+        message: Message,
+        source: str,
+        event_id: str,
+        attachment: Attachment | None = None,
     ) -> Inbound:
         """Record a customer message (once per event id). Safe to acknowledge after this."""
+        if attachment is not None:
+            file_id = await self._store.put_file(attachment)
+            message = replace(
+                message, file_id=file_id, file_name=attachment.name, file_type=attachment.type
+            )
         bind_conversation(conversation.id)
         log.debug("customer message", extra={"body": message.text})
         inbound = await self._store.record_inbound(conversation.id, message, source, event_id)
@@ -105,6 +125,11 @@ class Router:
             if current.mode is Mode.CLOSED:
                 await self._store.reopen_for_bot(current.id)
                 current = await self._store.get(current.id) or current
+            if inbound.message.file_id:
+                # The assistant reads text only; a person can look at the file.
+                await self._outbox.to_customer(current, _files_need_a_person())
+                await self._store.mark_answered(current.id, inbound.message.id)
+                return
             try:
                 if current.bot_reset:
                     await self._rasa.restart(current.id)
@@ -202,7 +227,7 @@ class Router:
         bind_conversation(conversation_id)
         conversation = await self._store.get(conversation_id)
         once = self._store.event_key("slack", post.event_id)
-        if conversation is None or not post.plain_text.strip():
+        if conversation is None or not (post.plain_text.strip() or post.attachments):
             return None
         if is_note(post.raw_text):
             if await self._store.first_time(once):
@@ -225,9 +250,18 @@ class Router:
             **post.extra,
         }
         message = Message(role=Role.STAFF, text=post.plain_text, author=post.author, extra=extra)
+        if post.attachments:
+            message = await self._attach(message, post.attachments[0])
         stored = await self._outbox.to_customer(
             conversation, message, once_key=once, receipt=(post.channel, post.ts)
         )
+        for n, attachment in enumerate(post.attachments[1:], start=1):
+            # Further files of the same Slack message follow as messages of their own.
+            more = await self._attach(
+                Message(role=Role.STAFF, text="", author=post.author), attachment
+            )
+            more_once = self._store.event_key("slack", f"{post.event_id}:{n}")
+            await self._outbox.to_customer(conversation, more, once_key=more_once)
         if stored is not None:
             await self._store.record_relay(post.channel, post.ts, conversation.id, stored.id)
             if self._timeline is not None:
@@ -258,6 +292,34 @@ class Router:
             once = self._store.event_key("desk", f"{action}:{conversation_id}:{card_ts}:{n}")
             await self._outbox.to_customer(conversation, message, once_key=once)
         return outcome
+
+    async def staff_revision(
+        self, channel: str, ts: str, raw_text: str | None, author: str, event_id: str
+    ) -> bool:
+        """A relayed staff message was edited (`raw_text`) or deleted (None) in Slack: reflect
+        it to the customer. False when the message never reached them (a note, a refusal)."""
+        relay = await self._store.relay(channel, ts)
+        conversation = await self._store.get(relay["conversation"]) if relay else None
+        if conversation is None:
+            return False
+        if not await self._store.first_time(self._store.event_key("slack", event_id)):
+            return True
+        text = slack_format.staff_text_to_plain(raw_text) if raw_text is not None else None
+        job = {
+            "kind": "edit" if text is not None else "delete",
+            "slack_channel": channel,
+            "slack_ts": ts,
+            "text": text or "",
+            "author": author,
+        }
+        await self._outbox.revise(conversation, relay["message_id"], text, job)
+        return True
+
+    async def _attach(self, message: Message, attachment: Attachment) -> Message:
+        file_id = await self._store.put_file(attachment)
+        return replace(
+            message, file_id=file_id, file_name=attachment.name, file_type=attachment.type
+        )
 
     async def _react(self, conversation: Conversation, post: StaffPost, name: str) -> None:
         await self._store.queue_slack(
@@ -303,6 +365,14 @@ def _refusal(conversation: Conversation, thread_ts: str) -> str:
     if conversation.mode is Mode.BOT:
         return texts.NOT_SENT_BOT
     return ""
+
+
+def _files_need_a_person() -> Message:
+    return Message(
+        role=Role.SYSTEM,
+        text=texts.FILES_NEED_A_PERSON,
+        buttons=(Button(texts.TALK_TO_A_PERSON, "/contact_human_agent"),),
+    )
 
 
 def _desk_notices(action: str, name: str) -> list[Message]:

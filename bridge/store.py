@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bridge import keys
-from bridge.models import Channel, Conversation, Message, Mode, RecentIntent
+from bridge.models import Attachment, Channel, Conversation, Message, Mode, RecentIntent
 
 # Records an inbound message once: a retried delivery of the same event id returns the entry it
 # created the first time instead of a second transcript line. While a person has the
@@ -19,11 +22,11 @@ _RECORD_ONCE = """
 local mode = redis.call('HGET', KEYS[3], 'mode')
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing, mode} end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 if mode == 'human' then
   redis.call('XADD', KEYS[4], '*', 'kind', 'thread_post', 'conversation', ARGV[2],
-             'as', 'customer', 'text', ARGV[3])
+             'as', 'customer', 'text', ARGV[3], 'file', ARGV[4])
 end
 return {1, id, mode}
 """
@@ -168,7 +171,7 @@ class ConversationStore:
         self, conversation_id: str, message: Message, source: str, event_id: str
     ) -> Inbound:
         """Append a customer message unless this event id was already recorded."""
-        argv: list[str] = [str(keys.DEDUPE_TTL_S), conversation_id, message.text]
+        argv: list[str] = [str(keys.DEDUPE_TTL_S), conversation_id, message.text, message.file_id]
         for name, value in message.to_fields().items():
             argv += [name, value]
         is_new, entry_id, mode = await self._record_once(
@@ -195,6 +198,23 @@ class ConversationStore:
     def event_key(source: str, event_id: str) -> str:
         return keys.seen(source, event_id)
 
+    async def put_file(self, attachment: Attachment) -> str:
+        """Keep a photo or file for delivery and history; returns its unguessable id."""
+        file_id = secrets.token_urlsafe(18)
+        key = keys.attachment(file_id)
+        data = base64.b64encode(attachment.data).decode()  # the client decodes replies as text
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"name": attachment.name, "type": attachment.type, "data": data})
+            pipe.expire(key, keys.ATTACHMENT_TTL_S)
+            await pipe.execute()
+        return file_id
+
+    async def get_file(self, file_id: str) -> Attachment | None:
+        found: Any = await self._redis.hgetall(keys.attachment(file_id))
+        if not found:
+            return None
+        return Attachment(base64.b64decode(found["data"]), found["name"], found["type"])
+
     async def first_time(self, key: str) -> bool:
         """True once per `key` (an `event_key`): makes a redelivered event's side effect a no-op."""
         return bool(await self._redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL_S))
@@ -218,7 +238,9 @@ class ConversationStore:
         else:
             newest_first: Any = await self._redis.xrevrange(key, count=HISTORY_LIMIT)
             entries = list(reversed(newest_first))
-        return [Message.from_fields(entry_id, fields) for entry_id, fields in entries]
+        messages = [Message.from_fields(entry_id, fields) for entry_id, fields in entries]
+        edits: Any = await self._redis.hgetall(keys.transcript_edits(conversation_id))
+        return _apply_edits(messages, edits) if edits else messages
 
     async def take_over(self, conversation_id: str, handoff: Handoff) -> bool:
         """Hand the conversation to a person and queue the staff thread's opening posts.
@@ -318,3 +340,15 @@ class ConversationStore:
     async def conversation_for_thread(self, channel: str, thread_ts: str) -> str | None:
         value = await self._redis.get(keys.slack_thread(channel, thread_ts))
         return str(value) if value is not None else None
+
+
+def _apply_edits(messages: list[Message], edits: dict[str, str]) -> list[Message]:
+    """Messages as staff last left them: edited text, deleted ones gone."""
+    out = []
+    for message in messages:
+        change = json.loads(edits[message.id]) if message.id in edits else None
+        if change is None:
+            out.append(message)
+        elif not change.get("deleted"):
+            out.append(replace(message, text=str(change["text"]), edited=True))
+    return out

@@ -44,6 +44,11 @@ HANDOFF_REASONS_FOR_STAFF: dict[HandoffReason, str] = {
 }
 
 TELEGRAM_TEXT_ONLY = "I can only read text messages here for now."
+FILES_NEED_A_PERSON = (
+    "I can't look at photos or files myself. A person from our team can: tap below and send "
+    "it again once they have joined."
+)
+TALK_TO_A_PERSON = "Talk to a person"
 
 
 # --- the staff desk (docs/staff-desk.md) ---------------------------------------------------
@@ -86,6 +91,15 @@ def unclaimed_notice(hours: str) -> str:
         "Sorry for the wait: everyone on our team is busy right now. A person will answer here "
         "as soon as one is free; you can close this chat, the answer will reach you here." + when
     )
+
+
+def correction(author: str, text: str) -> str:
+    """An edited staff message that cannot be edited in place on the customer's side."""
+    return f"Correction from {author or 'our team'}: {text}"
+
+
+def withdrawn(author: str) -> str:
+    return f"{author or 'Our team'} withdrew an earlier message; please disregard it."
 
 
 # Staff-facing lines in the thread (Slack mrkdwn).

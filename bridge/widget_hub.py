@@ -58,7 +58,10 @@ class WidgetHub:
 
     async def _dispatch(self, raw: str) -> None:
         event = json.loads(raw)
-        frame = json.dumps({"type": "message", **event["message"]})
+        # Either a new Message, or a ready frame (e.g. `update`/`delete` of a staff message).
+        frame = json.dumps(
+            event["frame"] if "frame" in event else {"type": "message", **event["message"]}
+        )
         for socket in list(self._sockets.get(event["conversation"], ())):
             try:
                 await socket.send_str(frame)

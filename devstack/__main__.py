@@ -8,14 +8,21 @@ import sys
 import threading
 from urllib.parse import urlparse
 
+from bridge.dotenv import read_env_file
 from devstack.processes import ROOT, StartupError, port_open
 from devstack.stack import Ports, Stack
 
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CHANNEL_ID")
 
 
-def _reachable_redis() -> str | None:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+def _configured() -> dict[str, str]:
+    """The environment over `.env`, as the bridge itself reads them."""
+    env_file = ROOT / ".env"
+    return {**(read_env_file(env_file) if env_file.is_file() else {}), **os.environ}
+
+
+def _reachable_redis(env: dict[str, str]) -> str | None:
+    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parsed = urlparse(url)
     return (
         url
@@ -25,9 +32,10 @@ def _reachable_redis() -> str | None:
 
 
 def main() -> None:
-    real_slack = all(os.environ.get(name) for name in SLACK_VARS)
-    real_telegram = bool(os.environ.get("TELEGRAM_BOT_TOKEN"))
-    redis_url = _reachable_redis()
+    env = _configured()
+    real_slack = all(env.get(name) for name in SLACK_VARS)
+    real_telegram = bool(env.get("TELEGRAM_BOT_TOKEN"))
+    redis_url = _reachable_redis(env)
     stack = Stack(
         ROOT / ".run",
         ports=Ports.defaults(),

@@ -44,6 +44,10 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        event_id = str(body.get("event_id") or event.get("event_ts") or event.get("ts"))
+        if event.get("subtype") in ("message_changed", "message_deleted"):
+            await _on_revision(event, event_id)
+            return
         if not _is_staff_thread_reply(event, settings.slack_channel_id):
             return
         author = await names.display_name(event.get("user", ""))
@@ -57,6 +61,21 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
                 author=author,
                 event_id=str(body.get("event_id") or event["ts"]),
             )
+        )
+
+    async def _on_revision(event: dict[str, Any], event_id: str) -> None:
+        """A staff member edited or deleted one of their thread replies."""
+        deleted = event.get("subtype") == "message_deleted"
+        message = dict(event.get("previous_message" if deleted else "message") or {})
+        message["channel"] = event.get("channel")
+        if not _is_staff_thread_reply(message, settings.slack_channel_id):
+            return  # our own card updates, other apps, top-level posts
+        text = None if deleted else str(message.get("text", ""))
+        if text is not None and text == (event.get("previous_message") or {}).get("text"):
+            return  # an unfurl or other change that left the words alone
+        author = await names.display_name(str(message.get("user", "")))
+        await services.router.staff_revision(
+            message["channel"], str(message["ts"]), text, author, event_id
         )
 
     @bolt.event("reaction_added")

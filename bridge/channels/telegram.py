@@ -8,7 +8,8 @@ import logging
 from aiohttp import web
 from telegram import Bot, Update
 
-from bridge.models import Channel, Message, Role
+from bridge import keys
+from bridge.models import Attachment, Channel, Message, Role
 from bridge.services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,15 @@ async def webhook(request: web.Request) -> web.Response:
     conversation = await services.store.ensure(
         f"tg-{chat_id}", Channel.TELEGRAM, str(chat_id), name
     )
+    # Fetched before the update is acknowledged: if Telegram's file server fails, the update is
+    # redelivered rather than the photo lost.
+    attachment = await _attachment(request.app[TELEGRAM_BOT], update)
     inbound = await services.router.accept(
-        conversation, Message(role=Role.CUSTOMER, text=text), "telegram", str(update.update_id)
+        conversation,
+        Message(role=Role.CUSTOMER, text=text),
+        "telegram",
+        str(update.update_id),
+        attachment=attachment,
     )
     if update.callback_query is not None:
         await _answer_tap(request.app[TELEGRAM_BOT], update.callback_query.id)
@@ -62,6 +70,13 @@ def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
         message = update.message
         user = message.from_user
         return message.chat.id, user.full_name if user else "", message.text or "", ""
+    if update.message is not None and (update.message.photo or update.message.document):
+        message = update.message
+        user = message.from_user
+        document = message.document
+        label = f"📎 {document.file_name or 'File'}" if document else "📷 Photo"
+        text = f"{label}: {message.caption}" if message.caption else label
+        return message.chat.id, user.full_name if user else "", text, ""
     query = update.callback_query
     if query is not None and query.data and query.message is not None:
         # An inaccessible (old) message has no keyboard; the raw data is shown instead.
@@ -69,6 +84,24 @@ def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
         payload = query.data if query.data.startswith("/") else ""
         return query.message.chat.id, query.from_user.full_name, title or query.data, payload
     return None
+
+
+async def _attachment(bot: Bot, update: Update) -> Attachment | None:
+    message = update.message
+    if message is None or not (message.photo or message.document):
+        return None
+    if message.document is not None:
+        file_id, size = message.document.file_id, message.document.file_size
+        name = message.document.file_name or "file"
+        kind = message.document.mime_type or "application/octet-stream"
+    else:
+        largest = message.photo[-1]
+        file_id, size, name, kind = largest.file_id, largest.file_size, "photo.jpg", "image/jpeg"
+    if (size or 0) > keys.ATTACHMENT_MAX_BYTES:
+        log.warning("file of %s bytes not fetched: over the limit", size)
+        return None
+    file = await bot.get_file(file_id)
+    return Attachment(bytes(await file.download_as_bytearray()), name, kind)
 
 
 def _button_title(markup: object, data: str) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -72,6 +72,9 @@ class SlackThreadSender:
         thread_ts = job.get("thread_ts") or conversation.thread_ts
         if not thread_ts:
             raise RetryLater("the thread is not open yet")
+        if job.get("file"):
+            await self._upload(job["file"], text, thread_ts)
+            return
         for part in slack_format.split_posts([text]):
             await self._call(
                 self._client.chat_postMessage,
@@ -81,6 +84,27 @@ class SlackThreadSender:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+
+    async def _upload(self, file_id: str, text: str, thread_ts: str) -> None:
+        """A customer's photo or file, with their caption, into the thread."""
+        attachment = await self._store.get_file(file_id)
+        if attachment is None:
+            text += "\n_(a file was attached, but it has expired)_"
+            await self._call(
+                self._client.chat_postMessage, channel=self._channel, text=text, thread_ts=thread_ts
+            )
+            return
+        try:
+            await self._call(
+                self._client.files_upload_v2,
+                channel=self._channel,
+                thread_ts=thread_ts,
+                file=attachment.data,
+                filename=attachment.name,
+                initial_comment=text[: slack_format.POST_LIMIT],
+            )
+        except SlackRequestError as exc:  # the upload step itself failed
+            raise RetryLater(f"Slack file upload failed: {exc}") from exc
 
     async def _card(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
         earlier = await self._store.earlier_threads(conversation.id)

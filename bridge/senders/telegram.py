@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
+from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bridge import slack_format
+from bridge import slack_format, texts
 from bridge.models import Role
 from bridge.senders.stream import RetryLater, Undeliverable
 from bridge.slack_format import split_posts
@@ -15,6 +17,8 @@ from bridge.store import ConversationStore
 from bridge.texts import DELIVERED, not_delivered
 
 TELEGRAM_TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+T = TypeVar("T")
 
 
 class TelegramSender:
@@ -23,6 +27,9 @@ class TelegramSender:
         self._store = store
 
     async def __call__(self, job: dict[str, str]) -> None:
+        if job.get("kind") in ("edit", "delete"):
+            await self._revise(job)
+            return
         chat_id = int(job["conversation"].removeprefix("tg-"))
         text = job["text"]
         if job.get("role") == Role.STAFF and job.get("author"):
@@ -38,11 +45,19 @@ class TelegramSender:
             if buttons
             else None
         )
-        parts = split_posts([text], TELEGRAM_TEXT_LIMIT)
         sent_ids = []
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            sent_ids.append(await self._send(chat_id, part, markup if last else None))
+        if job.get("file"):
+            # A caption holds 1,024 characters; longer text goes first as its own message(s).
+            caption = text if len(text) <= CAPTION_LIMIT else ""
+            if not caption and text:
+                for part in split_posts([text], TELEGRAM_TEXT_LIMIT):
+                    sent_ids.append(await self._send(chat_id, part, None))
+            sent_ids.append(await self._send_file(chat_id, job["file"], caption, markup))
+        else:
+            parts = split_posts([text], TELEGRAM_TEXT_LIMIT)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                sent_ids.append(await self._send(chat_id, part, markup if last else None))
         if job.get("slack_ts"):
             # Telegram accepted it: the staff member sees a receipt on their Slack message.
             receipt = {
@@ -69,24 +84,76 @@ class TelegramSender:
         )
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
-        try:
-            sent = await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
-            return sent.message_id
-        except RetryAfter as exc:
-            retry_after = exc.retry_after
-            seconds = (
-                retry_after.total_seconds()
-                if hasattr(retry_after, "total_seconds")
-                else retry_after
+        sent = await _call(self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup))
+        return int(sent.message_id)
+
+    async def _send_file(
+        self, chat_id: int, file_id: str, caption: str, markup: InlineKeyboardMarkup | None
+    ) -> int:
+        attachment = await self._store.get_file(file_id)
+        if attachment is None:
+            raise Undeliverable("the attached file has expired")
+        upload = InputFile(attachment.data, filename=attachment.name)
+        if attachment.type.startswith("image/"):
+            request = self._bot.send_photo(
+                chat_id=chat_id, photo=upload, caption=caption or None, reply_markup=markup
             )
-            raise RetryLater("Telegram rate limit", float(seconds)) from exc
-        except Forbidden as exc:
-            raise Undeliverable(
-                f"Telegram refused it ({exc.message}): the customer blocked or left our bot"
-            ) from exc
-        except BadRequest as exc:
-            raise Undeliverable(f"Telegram refused it: {exc.message}") from exc
-        except NetworkError as exc:  # includes TimedOut
-            raise RetryLater(f"Telegram unreachable: {exc.message}") from exc
-        except TelegramError as exc:
-            raise RetryLater(f"Telegram error: {exc.message}") from exc
+        else:
+            request = self._bot.send_document(
+                chat_id=chat_id, document=upload, caption=caption or None, reply_markup=markup
+            )
+        sent = await _call(request)
+        return int(sent.message_id)
+
+    async def _revise(self, job: dict[str, str]) -> None:
+        """Edit or withdraw a staff message the customer already has; correct it otherwise."""
+        chat_id = int(job["conversation"].removeprefix("tg-"))
+        relay = await self._store.relay(job["slack_channel"], job["slack_ts"])
+        ids = [int(i) for i in relay.get("telegram_ids", "").split(",") if i]
+        if not ids:
+            return  # the original never reached the customer: nothing to correct
+        author = job.get("author", "")
+        if job["kind"] == "edit":
+            if len(ids) == 1:
+                try:
+                    edit = self._bot.edit_message_text(
+                        chat_id=chat_id, message_id=ids[0], text=f"{author}: {job['text']}"
+                    )
+                    await _call(edit)
+                    return
+                except Undeliverable as exc:
+                    if "not modified" in str(exc):
+                        return
+            # Split across messages, or too old to edit: say what changed instead.
+            await self._send(chat_id, texts.correction(author, job["text"]), None)
+            return
+        withdrawn = True
+        for message_id in ids:
+            try:
+                await _call(self._bot.delete_message(chat_id=chat_id, message_id=message_id))
+            except Undeliverable:
+                withdrawn = False  # Telegram only deletes messages younger than 48 hours
+        if not withdrawn:
+            await self._send(chat_id, texts.withdrawn(author), None)
+
+
+async def _call(request: Awaitable[T]) -> T:
+    """A Bot API call, its failures sorted into retry-later and never."""
+    try:
+        return await request
+    except RetryAfter as exc:
+        retry_after = exc.retry_after
+        seconds = (
+            retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else retry_after
+        )
+        raise RetryLater("Telegram rate limit", float(seconds)) from exc
+    except Forbidden as exc:
+        raise Undeliverable(
+            f"Telegram refused it ({exc.message}): the customer blocked or left our bot"
+        ) from exc
+    except BadRequest as exc:
+        raise Undeliverable(f"Telegram refused it: {exc.message}") from exc
+    except NetworkError as exc:  # includes TimedOut
+        raise RetryLater(f"Telegram unreachable: {exc.message}") from exc
+    except TelegramError as exc:
+        raise RetryLater(f"Telegram error: {exc.message}") from exc

@@ -388,6 +388,7 @@
     const bubble = el("div", { class: "bubble" }, typeof m.text === "string" ? m.text : "");
     if (typeof m.ts === "number" && m.ts > 0) bubble.title = new Date(m.ts).toLocaleString();
     node.appendChild(bubble);
+    if (m.edited === true) node.appendChild(el("div", { class: "note" }, "edited"));
     const buttons = Array.isArray(m.buttons) ? m.buttons.filter((b) => b && typeof b.title === "string" && b.title) : [];
     if (buttons.length && role !== "customer") {
       const chips = el("div", { class: "chips", role: "group", "aria-label": "Quick replies" });
@@ -617,6 +618,23 @@
       case "ack":
         onAck(f.client_msg_id, f.id);
         break;
+      case "update": {
+        // A staff member corrected a message: show the new words, marked as edited.
+        const node = drawn.get(f.id);
+        if (node && typeof f.text === "string") {
+          node.querySelector(".bubble").textContent = f.text;
+          setNote(node, "edited");
+        }
+        break;
+      }
+      case "delete": {
+        const node = drawn.get(f.id);
+        if (node) {
+          node.remove();
+          drawn.delete(f.id);
+        }
+        break;
+      }
       case "error": {
         if (f.code === "bad_token" && sentToken !== null && loadToken() === sentToken) dropToken();
         const p = f.client_msg_id ? pending.get(f.client_msg_id) : undefined;

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .._common import Faults, Interval, json_field, read_params
+from . import files
 from .events import EventDispatcher
 from .state import (
     TEAM_ID,
@@ -30,6 +31,7 @@ class Call:
     events: EventDispatcher
     user: User
     params: JSON
+    base_url: str = ""  # this stand-in's own address, for upload and download URLs
 
     def channel(self) -> Channel:
         return self.ws.channel(self.params.get("channel"))
@@ -47,7 +49,7 @@ class Call:
         return blocks
 
 
-def _message_event(channel: Channel, msg: JSON) -> JSON:
+def message_event(channel: Channel, msg: JSON) -> JSON:
     """The `message` event Slack delivers for a new message (thread replies keep no subtype)."""
     event = {k: v for k, v in msg.items() if k not in ("reactions",)}
     event.update(channel=channel.id, event_ts=msg["ts"], channel_type="channel")
@@ -77,7 +79,7 @@ def chat_post_message(call: Call) -> JSON:
         raise SlackError("msg_too_long")
     thread_ts = call.text("thread_ts") or None
     msg = call.ws.post(channel, call.user, text, blocks, thread_ts)
-    call.events.emit(channel.id, _message_event(channel, msg))
+    call.events.emit(channel.id, message_event(channel, msg))
     return {"channel": channel.id, "ts": msg["ts"], "message": msg}
 
 
@@ -257,6 +259,8 @@ METHODS: dict[str, Callable[[Call], JSON]] = {
     "chat.update": chat_update,
     "chat.delete": chat_delete,
     "chat.getPermalink": chat_get_permalink,
+    "files.getUploadURLExternal": files.get_upload_url,
+    "files.completeUploadExternal": files.complete_upload,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
@@ -307,7 +311,7 @@ class WebApi:
             return _error(
                 "fatal_error" if fault.status >= 500 else "request_failed", status=fault.status
             )
-        call = Call(self.ws, self.events, user, params)
+        call = Call(self.ws, self.events, user, params, str(request.url.origin()))
         try:
             if name == "chat.postMessage" and self.post_limit is not None:
                 wait = self.post_limit.wait_for(call.channel().id, time.monotonic())

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from .._common import Faults, Interval, parse_fault
-from . import page
+from . import files, page
 from .api import WebApi
 from .events import EventDispatcher
 from .interact import Interactivity
@@ -70,6 +70,7 @@ def create_app(config: SlackConfig) -> web.Application:
             web.post("/_test/interact", interactivity.interact),
             web.post("/_test/response/{id}", interactivity.respond),
             *page.routes(ws, STAFF_CHANNEL_ID),
+            *files.routes(ws),
         ]
     )
     return app

@@ -134,6 +134,7 @@ class Workspace:
         self.users: dict[str, User] = {u.id: u for u in (BOT, OTHER_BOT, *STAFF)}
         self.channels: dict[str, Channel] = {}
         self.clock = Clock()
+        self.files: dict[str, Any] = {}  # file id -> files.SlackFile
         self.add_channel(STAFF_CHANNEL_ID, channel_name)
 
     def add_channel(self, channel_id: str, name: str) -> Channel:

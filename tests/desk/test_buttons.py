@@ -105,6 +105,16 @@ async def test_hand_back_lets_the_bot_answer_again(stack: Stack, chat_id: int) -
     )
     # Answered by the assistant, fresh: not a fallback, not another handoff.
     assert "paypal" in texts[before].lower(), texts[before:]
+    # Fresh because the bridge reset the assistant's memory of the conversation first.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{stack.rasa_url}/conversations/tg-{chat_id}/tracker",
+            params={"include_events": "ALL"},
+        ) as response,
+    ):
+        events = [e["event"] for e in (await response.json())["events"]]
+    assert "restart" in events and events.index("restart") < len(events) - 1
     thread = await desk.thread_text(card_ts)
     assert "payment methods" not in thread
 

@@ -48,9 +48,7 @@ async def test_long_transcripts_are_split_into_posts_never_cut(stack: Stack) -> 
         for line in [*long_lines, "I want to talk to a person"]:
             await customer.say(line)
         # Two long messages the bot cannot place may already hand over; either way one notice.
-        await customer.wait_for(
-            lambda m: "person from our team" in m["text"], "the handoff notice"
-        )
+        await customer.wait_for(lambda m: "person from our team" in m["text"], "the handoff notice")
         card_ts = await desk.wait_for_thread(customer.conversation_id)
         posts = await eventually(
             lambda: desk.bot_posts(card_ts),
