@@ -78,3 +78,57 @@ RELAY_TTL_S = 7 * 24 * 3600
 # Sorted set: conversation id -> time of its last message (ms). Read by the idle sweep that
 # feeds the "conversations ended" metrics (bridge/observability/timeline.py).
 ACTIVITY = PREFIX + "ops:activity"
+
+
+# Learning from conversations (docs/learning.md).
+
+
+def turns(conversation_id: str) -> str:
+    """Stream: what the assistant decided for each customer message (intent, confidence,
+    outcome), as action_route reported it. Read by `make review`."""
+    return f"{PREFIX}conv:{conversation_id}:turns"
+
+
+def marks(conversation_id: str) -> str:
+    """Hash: Slack ts (or "trigger") of a customer message -> JSON staff mark (intent or new
+    topic), set from the handoff thread."""
+    return f"{PREFIX}conv:{conversation_id}:marks"
+
+
+# Sorted set: conversation id -> last time (ms) it had something to review (an abstention, a
+# low-confidence answer, a handoff or a staff mark).
+REVIEW = PREFIX + "learn:review"
+
+# Set: topics (intents) with recent handoffs or abstentions, each with a sorted set below.
+SPIKE_TOPICS = PREFIX + "learn:spike:topics"
+
+
+def spike_events(topic: str) -> str:
+    """Sorted set: JSON {conversation, text, outcome, id} scored by time (ms), last 25 hours."""
+    return f"{PREFIX}learn:spike:{topic}"
+
+
+def spike_alerted(topic: str) -> str:
+    """String with a one-hour TTL: an alert about this topic was queued."""
+    return f"{PREFIX}learn:spike:{topic}:alerted"
+
+
+# Every key that belongs to one conversation and carries what the customer said; they share the
+# retention time (CONVERSATION_RETENTION_S), refreshed on activity, and `make forget` deletes them.
+def conversation_keys(conversation_id: str) -> list[str]:
+    return [
+        conversation(conversation_id),
+        transcript(conversation_id),
+        earlier_threads(conversation_id),
+        transcript_edits(conversation_id),
+        turns(conversation_id),
+        marks(conversation_id),
+    ]
+
+
+# Rasa's Redis tracker store (endpoints.yml) keeps one key per conversation, in its own database.
+RASA_TRACKER_PREFIX = "tracker:"
+
+
+def rasa_tracker(conversation_id: str) -> str:
+    return RASA_TRACKER_PREFIX + conversation_id

@@ -18,9 +18,32 @@ class RasaUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class TurnDecision:
+    """What the assistant made of the customer's message (action_route's `turn` payload)."""
+
+    intent: str  # the classifier's own best guess, even when it fell back
+    confidence: float
+    outcome: str  # answer | abstain | handoff
+    awaiting: bool = False  # the message answered the bot's question (an order number, ...)
+
+    @classmethod
+    def parse(cls, raw: Any) -> TurnDecision | None:
+        if not isinstance(raw, dict) or raw.get("outcome") not in ("answer", "abstain", "handoff"):
+            return None
+        try:
+            confidence = float(raw.get("confidence") or 0.0)
+        except (TypeError, ValueError):
+            confidence = 0.0
+        return cls(
+            str(raw.get("intent") or ""), confidence, str(raw["outcome"]), bool(raw.get("awaiting"))
+        )
+
+
+@dataclass(frozen=True)
 class BotTurn:
     replies: list[Message]
     handoff: HandoffReason | None
+    decision: TurnDecision | None = None
 
 
 class RasaClient:
@@ -105,12 +128,17 @@ def _understood(event: dict[str, Any]) -> RecentIntent:
 def parse_turn(items: list[Any]) -> BotTurn:
     replies: list[Message] = []
     handoff: HandoffReason | None = None
+    decision: TurnDecision | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
         custom = item.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
             handoff = HandoffReason.parse(custom["handoff"].get("reason"))
+            continue
+        if isinstance(custom, dict) and "turn" in custom:
+            # For the bridge only (review, topic spikes): never shown to the customer.
+            decision = TurnDecision.parse(custom["turn"]) or decision
             continue
         text = item.get("text")
         if not isinstance(text, str) or not text:
@@ -121,4 +149,4 @@ def parse_turn(items: list[Any]) -> BotTurn:
             if isinstance(b, dict) and b.get("title") and b.get("payload")
         )
         replies.append(Message(role=Role.BOT, text=text, buttons=buttons))
-    return BotTurn(replies=replies, handoff=handoff)
+    return BotTurn(replies=replies, handoff=handoff, decision=decision)

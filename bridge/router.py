@@ -118,7 +118,9 @@ class Router:
             if current.mode is Mode.HUMAN:
                 if inbound.mode is not Mode.HUMAN and inbound.is_new:
                     # Accepted just before the handoff, so it was not queued for the thread.
-                    await self._store.forward_to_thread(current.id, inbound.message.text)
+                    await self._store.forward_to_thread(
+                        current.id, inbound.message.text, inbound.message.file_id
+                    )
                 return
             if await self._store.is_answered(current.id, inbound.message.id):
                 return

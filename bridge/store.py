@@ -198,16 +198,33 @@ class ConversationStore:
     def event_key(source: str, event_id: str) -> str:
         return keys.seen(source, event_id)
 
-    async def put_file(self, attachment: Attachment) -> str:
-        """Keep a photo or file for delivery and history; returns its unguessable id."""
+    async def put_file(self, attachment: Attachment, owner: str = "") -> str:
+        """Keep a photo or file for delivery and history; returns its unguessable id.
+
+        `owner`: the conversation that uploaded it, when a customer sends it separately.
+        """
         file_id = secrets.token_urlsafe(18)
         key = keys.attachment(file_id)
         data = base64.b64encode(attachment.data).decode()  # the client decodes replies as text
+        fields: dict[Any, Any] = {
+            "name": attachment.name,
+            "type": attachment.type,
+            "data": data,
+            "owner": owner,
+        }
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"name": attachment.name, "type": attachment.type, "data": data})
+            pipe.hset(key, mapping=fields)
             pipe.expire(key, keys.ATTACHMENT_TTL_S)
             await pipe.execute()
         return file_id
+
+    async def file_meta(self, file_id: str) -> dict[str, str] | None:
+        """Name, type and owner of a stored file, without its contents."""
+        found: Any = await self._redis.hmget(keys.attachment(file_id), ["name", "type", "owner"])
+        name, kind, owner = found
+        if name is None:
+            return None
+        return {"name": str(name), "type": str(kind), "owner": str(owner or "")}
 
     async def get_file(self, file_id: str) -> Attachment | None:
         found: Any = await self._redis.hgetall(keys.attachment(file_id))
@@ -219,7 +236,7 @@ class ConversationStore:
         """True once per `key` (an `event_key`): makes a redelivered event's side effect a no-op."""
         return bool(await self._redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL_S))
 
-    async def forward_to_thread(self, conversation_id: str, text: str) -> None:
+    async def forward_to_thread(self, conversation_id: str, text: str, file_id: str = "") -> None:
         await self._redis.xadd(
             keys.SLACK_OUTBOX,
             {
@@ -227,6 +244,7 @@ class ConversationStore:
                 "conversation": conversation_id,
                 "as": "customer",
                 "text": text,
+                "file": file_id,
             },
         )
 

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.channels import slack_actions
+from bridge.channels.slack_files import SlackFiles
 from bridge.router import StaffPost
 from bridge.services import Services
 
@@ -41,6 +42,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         process_before_response=True,
     )
     names = StaffNames(client)
+    files = SlackFiles(settings.slack_bot_token, settings.slack_api_url)
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -51,6 +53,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         if not _is_staff_thread_reply(event, settings.slack_channel_id):
             return
         author = await names.display_name(event.get("user", ""))
+        attachments = await files.fetch(event.get("files") or [])
         await services.router.staff_post(
             StaffPost(
                 channel=event["channel"],
@@ -60,6 +63,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
                 user_id=event.get("user", ""),
                 author=author,
                 event_id=str(body.get("event_id") or event["ts"]),
+                attachments=tuple(attachments),
             )
         )
 
@@ -88,10 +92,11 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
 
 
 def _is_staff_thread_reply(event: dict[str, Any], staff_channel: str) -> bool:
-    # Edits, joins and bot posts (ours and other apps') carry a subtype or a bot_id.
+    # Edits, joins and bot posts (ours and other apps') carry a subtype or a bot_id; a person
+    # attaching a file is a reply too.
     return (
         event.get("channel") == staff_channel
-        and not event.get("subtype")
+        and event.get("subtype") in (None, "file_share")
         and not event.get("bot_id")
         and bool(event.get("user"))
         and bool(event.get("thread_ts"))

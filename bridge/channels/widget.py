@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bridge.models import Channel, Conversation, Message, Role
+from bridge import keys
+from bridge.models import Attachment, Channel, Conversation, Message, Role
 from bridge.services import SERVICES, Services
 
 MAX_TEXT_CHARS = 2000
@@ -35,6 +37,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/widget/", _static("index.html", "text/html"))
     app.router.add_get("/widget/widget.js", _static("widget.js", "text/javascript"))
     app.router.add_get("/widget/ws", websocket)
+    app.router.add_get("/widget/files/{id}/{name}", attachment)
+    app.router.add_route("OPTIONS", "/widget/upload", _upload_preflight)
+    app.router.add_post("/widget/upload", upload)
 
 
 async def _to_widget_page(_: web.Request) -> web.Response:
@@ -47,6 +52,65 @@ def _static(name: str, content_type: str) -> Any:
         return web.Response(body=body, content_type=content_type, charset="utf-8")
 
     return handler
+
+
+async def attachment(request: web.Request) -> web.Response:
+    """A photo or file in a conversation. The id is unguessable and only ever sent to that
+    conversation's widget, so the URL itself is the permission (like Slack's file links)."""
+    found = await request.app[SERVICES].store.get_file(request.match_info["id"])
+    if found is None:
+        raise web.HTTPNotFound(text="this file has expired or never existed")
+    # Images are shown inline; anything else is downloaded, never rendered as a page.
+    inline = found.type.startswith("image/") and found.type != "image/svg+xml"
+    headers = {
+        "Content-Disposition": "inline" if inline else "attachment",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=86400",
+    }
+    content_type = found.type if inline else "application/octet-stream"
+    return web.Response(body=found.data, content_type=content_type, headers=headers)
+
+
+# The widget runs on the customer's site, so uploads are cross-origin. They carry the session
+# token as a bearer header, never cookies, so any origin may send them.
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+async def _upload_preflight(_: web.Request) -> web.Response:
+    return web.Response(status=204, headers=_CORS)
+
+
+async def upload(request: web.Request) -> web.Response:
+    """`POST /widget/upload?name=<file name>` with the file as the body → `{"file_id"}`; the
+    next `message` frame names it in `file` (docs/widget-protocol.md)."""
+    services = request.app[SERVICES]
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    conversation_id = services.tokens.verify(token)
+    if conversation_id is None:
+        return web.json_response({"error": "bad_token"}, status=401, headers=_CORS)
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > keys.ATTACHMENT_MAX_BYTES:
+            limit = keys.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+            return web.json_response(
+                {"error": "too_large", "message": f"files are limited to {limit} MB"},
+                status=413,
+                headers=_CORS,
+            )
+    if not data:
+        return web.json_response({"error": "empty"}, status=400, headers=_CORS)
+    name = (request.query.get("name") or "file")[:200]
+    kind = request.content_type or "application/octet-stream"
+    file_id = await services.store.put_file(
+        Attachment(bytes(data), name, kind), owner=conversation_id
+    )
+    return web.json_response({"file_id": file_id}, headers=_CORS)
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -138,6 +202,14 @@ class WidgetSession:
             raise FrameError("bad_frame", "send `hello` first", client_msg_id)
         conversation = self._conversation
         message = Message(role=Role.CUSTOMER, text=text, client_msg_id=client_msg_id)
+        file_id = frame.get("file")
+        if file_id is not None:
+            meta = await self._services.store.file_meta(str(file_id))
+            if meta is None or meta["owner"] != conversation.id:
+                raise FrameError("bad_frame", "`file` is not a file uploaded here", client_msg_id)
+            message = replace(
+                message, file_id=str(file_id), file_name=meta["name"], file_type=meta["type"]
+            )
         router = self._services.router
         inbound = await router.accept(
             conversation, message, "widget", f"{conversation.id}:{client_msg_id}"

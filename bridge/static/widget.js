@@ -16,6 +16,7 @@
   const SCRIPT_PATH = "/widget/widget.js";
   const MAX_TEXT_CHARS = 2000;
   const MAX_FRAME_BYTES = 8 * 1024;
+  const MAX_FILE_BYTES = 10 * 1024 * 1024;
   const BACKOFF_MAX_MS = 30000;
   const WELCOME_TIMEOUT_MS = 15000;
   const HISTORY_TIMEOUT_MS = 3000;
@@ -212,6 +213,9 @@
       box-shadow: inset 0 0 0 1px var(--danger); }
     .note { font-size: 11.5px; color: var(--muted); margin: -3px 4px 0; }
     .msg[data-status="failed"] .note { color: var(--danger); }
+    .bubble:empty { display: none; }
+    .file { color: var(--accent); overflow-wrap: anywhere; }
+    .file img { display: block; max-width: 220px; max-height: 220px; border-radius: 10px; border: 1px solid var(--line); }
     .chips { display: flex; flex-wrap: wrap; gap: 6px; }
     .chip {
       border: 1px solid var(--accent); color: var(--accent); background: var(--bg);
@@ -231,6 +235,11 @@
       border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px;
       min-height: 38px; max-height: 120px; line-height: 1.4;
     }
+    .attach {
+      border: 1px solid var(--line); border-radius: 10px; background: var(--bg); color: var(--fg);
+      height: 38px; width: 38px; padding: 0; flex: none;
+    }
+    .attach:disabled { opacity: .5; cursor: progress; }
     .send {
       border: 0; border-radius: 10px; background: var(--accent); color: var(--accent-text);
       height: 38px; padding: 0 14px; font-weight: 600;
@@ -270,6 +279,8 @@
           <button type="button" class="error-close" aria-label="Dismiss error">&times;</button>
         </div>
         <form novalidate>
+          <button type="button" class="attach" data-testid="chat-attach" aria-label="Attach a photo or file">📎</button>
+          <input type="file" class="file-input" data-testid="chat-file-input" hidden tabindex="-1">
           <textarea data-testid="chat-input" rows="1" aria-label="Message" placeholder="Type a message…"
                     autocomplete="off"></textarea>
           <button type="submit" class="send" data-testid="chat-send" aria-label="Send message">Send</button>
@@ -316,6 +327,7 @@
   let lastId = null; // highest Message id received (what `since` reports)
   let unread = 0;
   let askedPermission = false;
+  let sessionToken = null; // from the last welcome; authorises uploads
   const drawn = new Map(); // Message id -> element
   const pending = new Map(); // client_msg_id -> {node, frame, sentOn}
 
@@ -388,6 +400,8 @@
     const bubble = el("div", { class: "bubble" }, typeof m.text === "string" ? m.text : "");
     if (typeof m.ts === "number" && m.ts > 0) bubble.title = new Date(m.ts).toLocaleString();
     node.appendChild(bubble);
+    const file = m.file && typeof m.file.url === "string" ? m.file : null;
+    if (file) node.appendChild(renderFile(file));
     if (m.edited === true) node.appendChild(el("div", { class: "note" }, "edited"));
     const buttons = Array.isArray(m.buttons) ? m.buttons.filter((b) => b && typeof b.title === "string" && b.title) : [];
     if (buttons.length && role !== "customer") {
@@ -402,6 +416,20 @@
       node.appendChild(chips);
     }
     return node;
+  };
+
+  // A photo or file in the conversation: images inline, anything else as a download link.
+  const renderFile = (file) => {
+    const href = new URL(file.url, bridgeOrigin + "/").href;
+    const name = typeof file.name === "string" && file.name ? file.name : "file";
+    const link = el("a", { class: "file", href, target: "_blank", rel: "noopener", "data-testid": "chat-file" });
+    if (typeof file.type === "string" && file.type.startsWith("image/")) {
+      link.appendChild(el("img", { src: href, alt: name, loading: "lazy" }));
+    } else {
+      link.textContent = `📎 ${name}`;
+      link.setAttribute("download", name);
+    }
+    return link;
   };
 
   const setNote = (node, text) => {
@@ -444,7 +472,16 @@
   const receive = (m, live) => {
     if (!m || typeof m !== "object" || typeof m.id !== "string" || !m.id) return;
     if (lastId === null || compareIds(m.id, lastId) > 0) lastId = m.id;
-    if (drawn.has(m.id)) return;
+    if (drawn.has(m.id)) {
+      // Our own upload, acknowledged before its echo: draw the photo the echo carries.
+      const old = drawn.get(m.id);
+      if (m.file && !old.querySelector(".file")) {
+        const fresh = renderMessage(m, "sent");
+        old.replaceWith(fresh);
+        drawn.set(m.id, fresh);
+      }
+      return;
+    }
     const stick = nearEnd();
     let node;
     const p = m.client_msg_id ? pending.get(m.client_msg_id) : undefined;
@@ -455,6 +492,11 @@
       node.dataset.id = m.id;
       node.dataset.status = "sent";
       setNote(node, "");
+      if (m.file) {
+        const fresh = renderMessage(m, "sent");
+        node.replaceWith(fresh);
+        node = fresh;
+      }
     } else {
       node = renderMessage(m, "sent");
     }
@@ -538,7 +580,7 @@
   };
 
   // Returns true when the message was accepted for sending (it may still be pending).
-  const send = (text, payload) => {
+  const send = (text, payload, fileId) => {
     const chars = charCount(text);
     if (chars === 0) return false;
     if (chars > MAX_TEXT_CHARS) {
@@ -547,6 +589,7 @@
     }
     const frame = { type: "message", text, client_msg_id: uuid() };
     if (payload !== undefined) frame.payload = payload;
+    if (fileId !== undefined) frame.file = fileId;
     if (byteLength(JSON.stringify(frame)) > MAX_FRAME_BYTES) {
       showError("too_large", "Your message is too long. Please shorten it.");
       return false;
@@ -574,6 +617,49 @@
     input.focus();
   };
 
+  // --- files -------------------------------------------------------------------------------
+
+  const attachButton = $(".attach");
+  const fileInput = $(".file-input");
+  attachButton.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) return;
+    if (file.size > MAX_FILE_BYTES) {
+      showError("too_large", `That file is too large. The limit is ${MAX_FILE_BYTES / 1048576} MB.`);
+      return;
+    }
+    if (!ready || !sessionToken) {
+      showError("offline", "Please wait until the chat is connected, then attach the file again.");
+      return;
+    }
+    attachButton.disabled = true;
+    try {
+      const url = new URL(`upload?name=${encodeURIComponent(file.name)}`, scriptUrl);
+      const res = await fetch(url.href, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${sessionToken}`, "Content-Type": file.type || "application/octet-stream" },
+        body: file,
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok || typeof body.file_id !== "string") {
+        showError(body.error || "upload_failed", body.message || "The file could not be sent. Please try again.");
+        return;
+      }
+      const label = (file.type || "").startsWith("image/") ? "📷 Photo" : `📎 ${file.name}`;
+      const caption = input.value.trim();
+      if (send(caption ? `${label}: ${caption}` : label, undefined, body.file_id)) {
+        input.value = "";
+        autosize();
+      }
+    } catch {
+      showError("upload_failed", "The file could not be sent. Please try again.");
+    } finally {
+      attachButton.disabled = false;
+    }
+  });
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     sendFromInput();
@@ -596,7 +682,7 @@
     switch (f.type) {
       case "welcome":
         clearTimeout(welcomeTimer);
-        if (typeof f.token === "string" && f.token) saveToken(f.token);
+        if (typeof f.token === "string" && f.token) saveToken((sessionToken = f.token));
         if (conversationId !== null && f.conversation_id !== conversationId) resetTranscript();
         conversationId = f.conversation_id ?? null;
         ready = true;
