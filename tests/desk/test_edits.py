@@ -7,8 +7,7 @@ from playwright.async_api import Browser, expect
 from devstack.stack import Stack
 from tests.desk.helpers import Desk, WidgetCustomer, telegram_handoff
 from tests.support import STAFF_CHANNEL, eventually
-
-MESSAGES = '[data-testid="chat-message"]'
+from tests.widget_page import MESSAGES, ask_for_a_person
 
 
 async def test_telegram_copy_is_edited_and_deleted(stack: Stack, chat_id: int) -> None:
@@ -78,17 +77,7 @@ async def test_widget_page_shows_the_edit_and_drops_the_deleted_message(
     desk = Desk(stack.slack_url)
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{stack.bridge_url}/widget/")
-    if not await page.locator('[data-testid="chat-panel"]').is_visible():
-        await page.locator('[data-testid="chat-launcher"]').click()
-    await page.locator('[data-testid="chat-input"]').fill("I want to talk to a person")
-    await page.locator('[data-testid="chat-send"]').click()
-    system = page.locator(f'{MESSAGES}[data-role="system"]')
-    await expect(system.last).to_contain_text("person from our team", timeout=20_000)
-    token = await page.evaluate(
-        "() => Object.entries(localStorage).find(([k]) => k.includes('token'))?.[1]"
-    )
-    card_ts = await desk.wait_for_thread(token.split(".")[0])
+    card_ts = await desk.wait_for_thread(await ask_for_a_person(page, stack.bridge_url))
 
     keep = await desk.say(card_ts, "Your code is ABC.")
     drop = await desk.say(card_ts, "Wrong customer, sorry!")

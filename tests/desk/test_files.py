@@ -10,6 +10,7 @@ from playwright.async_api import Browser, expect
 from devstack.stack import Stack
 from tests.desk.helpers import Desk, WidgetCustomer, telegram_handoff
 from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually
+from tests.widget_page import ask_for_a_person
 
 # A 2x1 PNG header is enough for both stand-ins to call it an image.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x01" + b"\x00" * 40
@@ -115,17 +116,7 @@ async def test_widget_customer_attaches_a_photo_in_the_browser(
     desk = Desk(stack.slack_url)
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{stack.bridge_url}/widget/")
-    if not await page.locator('[data-testid="chat-panel"]').is_visible():
-        await page.locator('[data-testid="chat-launcher"]').click()
-    await page.locator('[data-testid="chat-input"]').fill("I want to talk to a person")
-    await page.locator('[data-testid="chat-send"]').click()
-    messages = page.locator('[data-testid="chat-message"]')
-    await expect(messages.locator("text=person from our team")).to_be_visible(timeout=20_000)
-    token = await page.evaluate(
-        "() => Object.entries(localStorage).find(([k]) => k.includes('token'))?.[1]"
-    )
-    card_ts = await desk.wait_for_thread(token.split(".")[0])
+    card_ts = await desk.wait_for_thread(await ask_for_a_person(page, stack.bridge_url))
 
     await page.locator('[data-testid="chat-input"]').fill("this is the damage")
     await page.locator('[data-testid="chat-file-input"]').set_input_files(

@@ -6,6 +6,7 @@ from playwright.async_api import Browser, expect
 
 from devstack.stack import Stack
 from tests.support import StaffDesk, TelegramCustomer, eventually
+from tests.widget_page import open_widget, say
 
 OFF_TOPIC = "what's the best recipe for banana bread?"
 NOTICE = "person from our team"
@@ -48,11 +49,8 @@ async def test_second_miss_in_a_row_hands_over(stack: Stack, chat_id: int) -> No
 async def test_widget_quick_reply_hands_over(stack: Stack, browser: Browser) -> None:
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{stack.bridge_url}/widget/")
-    if not await page.locator('[data-testid="chat-panel"]').is_visible():
-        await page.locator('[data-testid="chat-launcher"]').click()
-    await page.locator('[data-testid="chat-input"]').fill(OFF_TOPIC)
-    await page.locator('[data-testid="chat-send"]').click()
+    await open_widget(page, stack.bridge_url)
+    await say(page, OFF_TOPIC)
     chip = page.locator('[data-testid="chat-quick-reply"]', has_text="Talk to a person")
     await expect(chip).to_be_visible(timeout=20_000)
     await chip.click()
