@@ -105,3 +105,29 @@ check-deployment: $(BRIDGE_VENV)/.installed
 # Every measurement in one run (~12 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
 bench: setup $(MODEL)
 	$(BRIDGE_PY) -m bench
+
+# --- learning from conversations (issue 7; docs/learning.md) ---
+.PHONY: review candidate compare promote forget
+
+# What the bot could not handle, from Redis, as Rasa NLU YAML for a maintainer to label.
+review: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m tools.review $(if $(OUT),--out "$(OUT)")
+
+# Trains a candidate model from the current data, beside the current one (progress below).
+candidate: $(RASA_VENV)/.installed
+	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
+		--fixed-model-name candidate --force
+
+# The candidate against the current model: dev split and reviewed examples, better and worse.
+compare: setup $(MODEL)
+	@test -f models/candidate.tar.gz || $(MAKE) --no-print-directory candidate
+	$(RASA_VENV)/bin/python -m tools.compare
+
+# Makes the candidate current and loads it into the running Rasa; FORCE=1 below the targets.
+promote: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m tools.promote $(if $(FORCE),--force)
+
+# make forget CUSTOMER=<conversation id or Telegram chat id> [SLACK=1]
+forget: $(BRIDGE_VENV)/.installed
+	@test -n "$(CUSTOMER)" || { echo "usage: make forget CUSTOMER=<conversation id or telegram chat id> [SLACK=1]"; exit 2; }
+	$(BRIDGE_PY) -m tools.forget "$(CUSTOMER)" $(if $(SLACK),--slack)

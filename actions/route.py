@@ -27,6 +27,12 @@ class ActionRoute(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        events = self._decide(dispatcher, tracker)
+        # For the bridge (review, topic spikes; docs/learning.md): never shown to the customer.
+        dispatcher.utter_message(json_message={"turn": turn_summary(dispatcher, tracker)})
+        return events
+
+    def _decide(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         table = routing.load()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = tracker.latest_message.get("text") or ""
@@ -50,6 +56,25 @@ class ActionRoute(Action):
             return abstain(dispatcher, tracker)
         # A confident in-scope message starts afresh, even in the middle of a question.
         return _proceed(dispatcher, tracker, resolve_intent(intent, text), {}, text)
+
+
+def turn_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """What this turn did, read from what it is about to say: a handoff payload, the abstain
+    reply, or anything else (an answer or a question back)."""
+    said = dispatcher.messages
+    if any("handoff" in (m.get("custom") or {}) for m in said):
+        outcome = "handoff"
+    elif any(m.get("response") == "utter_abstain" for m in said):
+        outcome = "abstain"
+    else:
+        outcome = "answer"
+    intent, confidence = handoff.top_intent(tracker)
+    return {
+        "intent": intent,
+        "confidence": round(confidence, 4),
+        "outcome": outcome,
+        "awaiting": bool(tracker.get_slot("pending")),
+    }
 
 
 def _awaited(key: str, details: dict[str, str]) -> list[str]:

@@ -138,6 +138,8 @@ def _environment() -> dict[str, Any]:
         "cpu": cpu,
         "python": platform.python_version(),
         "kernel": platform.release(),
+        # Others may share the machine: a load average near the CPU count means they did.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -164,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         report["rasa"] = rasa.run(run_dir, plan.train_repeats, plan.start_repeats)
     report |= asyncio.run(_stack_measurements(plan, run_dir, skip))
     report["duration_s"] = round(time.monotonic() - started, 1)
+    report["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write_report(report, out)
     _log(f"done in {report['duration_s']:.0f}s; report in {out}")
     json.dump({"summary": str(out / "summary.md")}, sys.stdout)

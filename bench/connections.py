@@ -1,6 +1,8 @@
 """4. Connections: 5,000 concurrent idle widget connections on one bridge process.
 
-Each repeat starts a fresh bridge process, warms it (a few connections opened and closed, the
+Each repeat starts from an empty Redis, a fresh local Slack and a fresh bridge process (so no
+delivery backlog of earlier measurements runs in the background), hands 8 conversations over,
+warms the bridge (a few connections opened and closed, the
 relay sockets opened and used), reads its RSS, opens the idle connections (each says `hello`
 and gets `welcome` + `history`, as a page load does), waits for the process to settle and reads
 the RSS again: memory per connection = growth / connections. With the connections held, the
@@ -16,8 +18,8 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
-from .harness import BenchStack, Socket, open_widget, rss_kib
-from .relay import Handed, bridge_target, open_loop
+from .harness import BenchStack, Socket, gc_pauses, open_widget, rss_kib
+from .relay import Handed, bridge_target, hand_over_conversations, open_loop
 from .stats import over_repeats, ratio
 
 TARGET_BYTES = 30 * 1024
@@ -51,10 +53,11 @@ async def _one_repeat(
     rate: float,
     duration_s: float,
 ) -> dict[str, Any]:
-    await bench.restart_bridge()
+    await bench.fresh_state(slack_rate_limit=False)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         await _close_many(await _open_many(bench, http, 50))
+        handed = await hand_over_conversations(http, bench, len(handed))
         relay = await bridge_target(http, bench, handed)
         await open_loop(relay, rate, 1.0)
         await asyncio.sleep(1.0)
@@ -65,7 +68,9 @@ async def _one_repeat(
         opened_s = time.monotonic() - started
         await asyncio.sleep(2.0)
         after_kib, redis_after = rss_kib(pid), await _used_memory(redis)
+        relay_started = time.monotonic()
         latency = await open_loop(relay, rate, duration_s)
+        pauses = gc_pauses(bench.gc_log, relay_started, time.monotonic())
         still_open = sum(1 for s in idle if not s.ws.closed)
         await relay.close()
         await _close_many(idle)
@@ -81,6 +86,8 @@ async def _one_repeat(
         "relay_while_held": latency,
         "relay_p50_ms": latency["p50_ms"],
         "relay_p99_ms": latency["p99_ms"],
+        "bridge_gc_pauses_during_relay_ms": pauses,
+        "longest_gc_pause_ms": max(pauses, default=0.0),
     }
 
 
@@ -107,6 +114,7 @@ async def run(
         "open_s",
         "relay_p50_ms",
         "relay_p99_ms",
+        "longest_gc_pause_ms",
     )
     return {
         "connections": connections,

@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 
 from devstack.processes import free_port
 from devstack.stack import LOCAL_SLACK, Stack
@@ -45,6 +46,20 @@ def raise_fd_limit() -> int:
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
+
+
+def gc_pauses(log: Path, since: float, until: float) -> list[float]:
+    """The bridge's GC pauses (ms) that ended between two time.monotonic() readings."""
+    try:
+        lines = log.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    pauses = []
+    for line in lines:
+        end, _generation, ms = line.split()
+        if since <= float(end) <= until:
+            pauses.append(float(ms))
+    return pauses
 
 
 def rss_kib(pid: int) -> int:
@@ -146,6 +161,13 @@ class BenchStack:
         self.stack = Stack(run_dir, local_telegram=False)
         argv = self.stack.services["slack"].argv
         argv[argv.index("--events-url") + 1] = self.sink.url
+        # The bridge logs its garbage-collector pauses (bench/gcwatch), so latency outliers
+        # can be matched with them; nothing else about the process changes.
+        self.gc_log = run_dir / "bridge-gc.log"
+        self.stack.services["bridge"].env |= {
+            "PYTHONPATH": str(Path(__file__).parent / "gcwatch"),
+            "BENCH_GC_LOG": str(self.gc_log),
+        }
         self.slack_rate_limited = False
 
     @property
@@ -177,6 +199,22 @@ class BenchStack:
     async def restart_bridge(self) -> None:
         bridge = self.stack.services["bridge"]
         await asyncio.to_thread(bridge.stop)
+        await asyncio.to_thread(bridge.start)
+
+    async def fresh_state(self, slack_rate_limit: bool) -> None:
+        """Empty Redis and a new local Slack workspace, with a bridge started on top of them.
+
+        What earlier measurements left behind (unclaimed handoffs whose reminders come due,
+        threads the new workspace does not know) must not share the channel being measured.
+        """
+        bridge = self.stack.services["bridge"]
+        await asyncio.to_thread(bridge.stop)
+        redis = Redis.from_url(self.stack.redis_url)
+        try:
+            await redis.flushall()
+        finally:
+            await redis.aclose()
+        await self.set_slack_rate_limit(slack_rate_limit)
         await asyncio.to_thread(bridge.start)
 
     async def set_slack_rate_limit(self, on: bool) -> None:

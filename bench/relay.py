@@ -24,7 +24,7 @@ import aiohttp
 
 from devstack.processes import BRIDGE_PYTHON, Service, free_port, http_ok
 
-from .harness import BenchStack, Frame, Socket, hand_over, open_widget, slack_event
+from .harness import BenchStack, Frame, Socket, gc_pauses, hand_over, open_widget, slack_event
 from .stats import over_repeats, ratio, summary_ms
 
 TEXT = "relay "
@@ -41,6 +41,7 @@ class RelayTarget:
     arrivals: dict[int, float] = field(default_factory=dict)
     waiters: dict[int, asyncio.Future[float]] = field(default_factory=dict)
     errors: int = 0
+    gc_log: Path | None = None
     _seq: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, socket: Socket, thread_ts: str) -> None:
@@ -101,6 +102,7 @@ async def confirm_relayed(target: RelayTarget, timeout_s: float = 60.0) -> None:
 
 
 async def open_loop(target: RelayTarget, rate: float, duration_s: float) -> dict[str, Any]:
+    began = time.monotonic()
     count = max(1, round(rate * duration_s))
     start = time.perf_counter() + 0.05
     scheduled: dict[int, float] = {}
@@ -129,6 +131,9 @@ async def open_loop(target: RelayTarget, rate: float, duration_s: float) -> dict
         "http_errors": target.errors - errors_before,
         "achieved_per_s": round(len(arrived) / span, 1) if arrived else 0.0,
         **summary_ms(latencies),
+        "longest_gc_pause_ms": max(gc_pauses(target.gc_log, began, time.monotonic()), default=0.0)
+        if target.gc_log
+        else None,
     }
 
 
@@ -193,7 +198,7 @@ async def hand_over_conversations(
 async def bridge_target(
     http: aiohttp.ClientSession, bench: BenchStack, handed: list[Handed]
 ) -> RelayTarget:
-    target = RelayTarget("bridge", f"{bench.bridge_url}/slack/events", http)
+    target = RelayTarget("bridge", f"{bench.bridge_url}/slack/events", http, gc_log=bench.gc_log)
     for conversation in handed:
         socket = await open_widget(http, bench.ws_url, token=conversation.token)
         target.add(socket, conversation.thread_ts)

@@ -55,6 +55,9 @@ def summary(r: dict[str, Any]) -> str:
         f"Run {env.get('date', '?')} on commit `{env.get('commit', '?')}`"
         + (" (with uncommitted changes)" if env.get("tree_dirty") else "")
         + f", {env.get('cpus', '?')} CPUs ({env.get('cpu', '?')}), Python {env.get('python')};"
+        f" load average {env.get('load_average_at_start', ['?'])[0]} at the start and "
+        f"{env.get('load_average_at_end', ['?'])[0]} at the end (other work shared the machine "
+        "when it is well above 0);"
         f" `make bench` took {r.get('duration_s', 0) / 60:.1f} min. Figures are medians over "
         f"{plan.get('repeats')} repeats of each measurement's p50 / p99 unless noted; "
         "everything in [report.json](report.json), drawn in [chart.png](chart.png); "
@@ -106,7 +109,9 @@ def summary(r: dict[str, Any]) -> str:
             f"{m['bytes_per_connection'] / 1024:.1f} KB per connection (bridge RSS; Redis "
             f"+{m['redis_bytes_per_conversation'] / 1024:.1f} KB per conversation); relay at "
             f"{c['rate_per_s']:.0f} msg/s while held p50 {m['relay_p50_ms']:.2f} ms, p99 "
-            f"{m['relay_p99_ms']:.2f} ms; all held: {'yes' if c['all_held'] else '**no**'} | "
+            f"{m['relay_p99_ms']:.2f} ms, longest bridge GC pause meanwhile "
+            f"{m.get('longest_gc_pause_ms') or 0:.0f} ms; all held: "
+            f"{'yes' if c['all_held'] else '**no**'} | "
             f"≤ 30 KB | {c['ratios']['memory_vs_target']:.2f}× target | {_met(c['met'])} |"
         )
     if s := r.get("slack_limit"):
@@ -163,7 +168,10 @@ def chart(r: dict[str, Any], path: Path) -> None:
     groups = [("floor", lat.get("floor")), ("bridge", lat.get("bridge"))]
     if held:
         groups.append(
-            ("bridge +5k idle", {"p50_ms": held["relay_p50_ms"], "p99_ms": held["relay_p99_ms"]})
+            (
+                f"bridge +{r['connections']['connections']:,} idle",
+                {"p50_ms": held["relay_p50_ms"], "p99_ms": held["relay_p99_ms"]},
+            )
         )
     _grouped(ax, groups, f"2. Relay at {relay.get('rate_per_s', 200):.0f} msg/s (ms)")
     ax.axhline(10, color=TARGET, linestyle="--", linewidth=1, label="p99 target")
@@ -210,27 +218,29 @@ def chart(r: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=8)
     ax.set_title(f"5. {slack['handoffs'] if slack else ''} handoffs, one channel at 1 post/s")
     ax = axes[1][2]
-    labels, values, colors = [], [], []
+    # Two y axes: KB per connection (left, with its target) and Rasa seconds (right).
     if held:
-        labels.append("KB per idle\nconnection")
-        values.append(held["bytes_per_connection"] / 1024)
-        colors.append(BRIDGE)
-    rasa = r.get("rasa")
-    if rasa:
-        for label, key in (
-            ("Rasa training\n(s)", "training_s"),
-            ("Rasa cold\nstart (s)", "cold_start_s"),
-        ):
-            if rasa[key]["median"] is not None:
-                labels.append(label)
-                values.append(rasa[key]["median"])
-                colors.append(FLOOR)
-    ax.bar(labels, values, color=colors)
-    for i, v in enumerate(values):
-        ax.text(i, v, f"{v:.1f}", ha="center", va="bottom")
-    if held:
+        kb = held["bytes_per_connection"] / 1024
+        ax.bar([0], [kb], color=BRIDGE)
+        ax.text(0, kb, f"{kb:.1f} KB", ha="center", va="bottom")
         ax.plot([-0.4, 0.4], [30, 30], color=TARGET, linestyle="--", linewidth=1)
-    ax.set_title("4. Memory (target 30 KB) · 6. Rasa")
+        ax.set_ylabel("KB per idle connection (target 30)")
+        ax.set_ylim(0, max(32, kb * 1.15))
+    rasa = r.get("rasa") or {}
+    seconds = [
+        (i, rasa[key]["median"])
+        for i, key in ((1, "training_s"), (2, "cold_start_s"))
+        if rasa.get(key, {}).get("median") is not None
+    ]
+    if seconds:
+        right = ax.twinx()
+        right.bar([i for i, _ in seconds], [v for _, v in seconds], color=FLOOR)
+        for i, v in seconds:
+            right.text(i, v, f"{v:.1f} s", ha="center", va="bottom")
+        right.set_ylabel("Rasa, seconds")
+        right.set_ylim(0, max(v for _, v in seconds) * 1.15)
+    ax.set_xticks([0, 1, 2], ["memory per\nconnection", "Rasa\ntraining", "Rasa\ncold start"])
+    ax.set_title("4. Memory · 6. Rasa")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

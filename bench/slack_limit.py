@@ -5,7 +5,8 @@ All customers ask for a person at the same moment. Counted at the local Slack: w
 was accepted (its `ts`), whether every thread is complete (the opening post names the
 conversation, the reason and the customer's words; read back through the real slack_sdk
 client), whether every customer was told, and what is left in the dead-letter stream.
-Throughput = accepted posts / time from the first to the last.
+Throughput = accepted posts / time from the first to the last. Runs on an empty Redis and a
+fresh local Slack, so nothing left by earlier measurements competes for the channel.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ async def _thread_text(slack: AsyncWebClient, ts: str) -> str:
 
 
 async def run(bench: BenchStack, handoffs: int) -> dict[str, Any]:
-    await bench.set_slack_rate_limit(True)
+    await bench.fresh_state(slack_rate_limit=True)
     log_offset = bench.bridge_log.stat().st_size
     redis = Redis.from_url(bench.stack.redis_url, decode_responses=True)
     slack = AsyncWebClient(token="xoxb-local-bot", base_url=f"{bench.stack.slack_url}/api/")

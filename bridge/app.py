@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -22,7 +22,9 @@ from bridge.observability import endpoints, probes
 from bridge.observability.timeline import Timeline
 from bridge.office_hours import OfficeHours
 from bridge.outbox import Outbox
+from bridge.partitions import PartitionOwner
 from bridge.rasa_client import RasaClient
+from bridge.rate_limits import Limits, PlatformLimiter
 from bridge.router import Availability, Router
 from bridge.senders.slack import SlackThreadSender
 from bridge.senders.stream import StreamSender
@@ -36,7 +38,8 @@ from bridge.widget_hub import WidgetHub
 log = logging.getLogger(__name__)
 
 BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
-SENDERS = web.AppKey("senders", list[StreamSender])
+PARTITIONS = web.AppKey("partitions", PartitionOwner)
+LIMITER = web.AppKey("limiter", PlatformLimiter)
 # Handlers still running after this long at shutdown are cancelled; the platforms redeliver
 # what we did not acknowledge, so this only bounds the wait.
 HANDLER_GRACE_S = 5.0
@@ -46,8 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[BACKGROUND] = []
-    app[SENDERS] = []
-    app.cleanup_ctx.extend([_services, _slack, _telegram, _background])
+    app.cleanup_ctx.extend([_services, _slack, _telegram, _senders, _background])
     app.on_shutdown.append(_close_sockets)
     endpoints.add_routes(app)
     widget.add_routes(app)
@@ -86,6 +88,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         widget_hub=WidgetHub(redis),
         timeline=timeline,
     )
+    app[PARTITIONS] = PartitionOwner(redis, settings.instance)
+    app[LIMITER] = PlatformLimiter(
+        redis,
+        Limits(
+            settings.slack_post_interval_s,
+            settings.telegram_chat_interval_s,
+            settings.telegram_per_s,
+        ),
+    )
     app[endpoints.METRICS_REDIS] = redis
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
@@ -109,15 +120,22 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app[slack.BOLT_APP] = slack.build_bolt_app(services, client)
     app[endpoints.PROBES]["slack"] = lambda: probes.slack_auth(client)
-    sender = StreamSender(
-        services.redis,
-        keys.SLACK_OUTBOX,
-        settings.instance,
-        SlackThreadSender(client, services.store, settings.slack_channel_id),
-        settings.max_send_attempts,
+    thread_sender = SlackThreadSender(
+        client, services.store, settings.slack_channel_id, app[LIMITER]
     )
-    app[SENDERS].append(sender)
-    _spawn(app, sender.run())
+
+    def slack_sender(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
+        return StreamSender(
+            services.redis,
+            stream,
+            settings.instance,
+            thread_sender,
+            settings.max_send_attempts,
+            coalescer=thread_sender,
+            still_owner=still_owner,
+        )
+
+    app[PARTITIONS].add(keys.outbox_streams(keys.SLACK_OUTBOX), slack_sender)
     yield
 
 
@@ -141,19 +159,31 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
             secret_token=settings.telegram_webhook_secret,
             allowed_updates=["message", "callback_query"],
         )
-    telegram_sender = TelegramSender(bot, services.store)
-    sender = StreamSender(
-        services.redis,
-        keys.TELEGRAM_OUTBOX,
-        settings.instance,
-        telegram_sender,
-        settings.max_send_attempts,
-        on_dead=telegram_sender.undeliverable,
-    )
-    app[SENDERS].append(sender)
-    _spawn(app, sender.run())
+    telegram_sender = TelegramSender(bot, services.store, app[LIMITER])
+
+    def telegram_stream_sender(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
+        return StreamSender(
+            services.redis,
+            stream,
+            settings.instance,
+            telegram_sender,
+            settings.max_send_attempts,
+            on_dead=telegram_sender.undeliverable,
+            still_owner=still_owner,
+        )
+
+    app[PARTITIONS].add(keys.outbox_streams(keys.TELEGRAM_OUTBOX), telegram_stream_sender)
     yield
     await bot.shutdown()
+
+
+async def _senders(app: web.Application) -> AsyncIterator[None]:
+    # Every outbound stream is sent by one replica at a time (bridge/partitions.py); the first
+    # tick takes this replica's share before the app serves anything.
+    owner = app[PARTITIONS]
+    _spawn(app, owner.run())
+    await owner.first_tick.wait()
+    yield
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
@@ -162,8 +192,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     # have the message; cutting it off would send it twice), then stop everything.
     grace = app[SETTINGS].shutdown_grace_s
     log.info("stopping: waiting up to %.0fs for deliveries in flight", grace)
-    finished = await asyncio.gather(*(s.in_flight.stop(grace) for s in app[SENDERS]))
-    if not all(finished):
+    finished = await app[PARTITIONS].stop(grace)
+    if not finished:
         log.warning("a delivery outlived the %.0fs shutdown grace; it will be retried", grace)
     tasks = app[BACKGROUND]
     for task in tasks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 PREFIX = "bridge:"
 
 # Outbound delivery streams, one per platform, drained by that platform's sender.
@@ -132,3 +134,69 @@ RASA_TRACKER_PREFIX = "tracker:"
 
 def rasa_tracker(conversation_id: str) -> str:
     return RASA_TRACKER_PREFIX + conversation_id
+
+
+# Outbound partitions (docs/scaling.md). A conversation's jobs always go to the same partition
+# stream of its platform, and one process at a time sends a partition (it holds the partition's
+# lease), so a conversation's messages leave in the order they were queued, however many
+# replicas run. Every replica must use the same count; change it only with empty queues.
+OUTBOX_PARTITIONS = 8
+# The unpartitioned streams above stay in use for jobs that belong to no conversation (channel
+# alerts) and are drained like a partition.
+
+
+def partition_of(conversation_id: str) -> int:
+    return zlib.crc32(conversation_id.encode()) % OUTBOX_PARTITIONS
+
+
+def outbox_partition(platform_stream: str, partition: int) -> str:
+    """Stream: one partition of SLACK_OUTBOX or TELEGRAM_OUTBOX (`bridge:out:slack:p3`)."""
+    return f"{platform_stream}:p{partition}"
+
+
+def slack_outbox(conversation_id: str) -> str:
+    """The Slack delivery stream of this conversation's partition."""
+    if not conversation_id:
+        return SLACK_OUTBOX
+    return outbox_partition(SLACK_OUTBOX, partition_of(conversation_id))
+
+
+def telegram_outbox(conversation_id: str) -> str:
+    """The Telegram delivery stream of this conversation's partition."""
+    return outbox_partition(TELEGRAM_OUTBOX, partition_of(conversation_id))
+
+
+def outbox_streams(platform_stream: str) -> list[str]:
+    """Every stream a platform's sender drains: the unpartitioned one, then the partitions."""
+    return [platform_stream] + [
+        outbox_partition(platform_stream, p) for p in range(OUTBOX_PARTITIONS)
+    ]
+
+
+def lease(stream: str) -> str:
+    """String with a TTL: the instance currently sending this stream. The hash tag keeps all
+    leases in one Redis Cluster slot (bridge/partitions.py renews them in one script)."""
+    return f"{PREFIX}{{lease}}:{stream.removeprefix(PREFIX)}"
+
+
+# Sorted set: instance -> when its heartbeat expires (ms); sizes each replica's share.
+SENDERS_ALIVE = PREFIX + "{lease}:alive"
+
+# Platform limits shared by every replica (bridge/rate_limits.py): strings holding the earliest
+# time (ms) the next call may go out. Hash-tagged so the Telegram pair fits one Cluster slot.
+
+
+def slack_post_slot(channel: str) -> str:
+    return f"{PREFIX}{{ratelimit}}:slack:{channel}"
+
+
+def telegram_chat_slot(chat_id: str) -> str:
+    return f"{PREFIX}{{ratelimit}}:telegram:chat:{chat_id}"
+
+
+TELEGRAM_GLOBAL_SLOT = PREFIX + "{ratelimit}:telegram:all"
+
+
+def customer_quota(source: str, customer: str, window: int) -> str:
+    """Counter with a TTL: inbound messages of one customer in one minute-long window."""
+    return f"{PREFIX}quota:{source}:{customer}:{window}"

@@ -54,9 +54,9 @@ class Outbox:
         entry_id = await self._deliver(
             keys=[
                 keys.transcript(conversation.id),
-                keys.TELEGRAM_OUTBOX,
+                keys.telegram_outbox(conversation.id),
                 once_key or keys.transcript(conversation.id),
-                keys.SLACK_OUTBOX,
+                keys.slack_outbox(conversation.id),
             ],
             args=args,
         )
@@ -81,7 +81,7 @@ class Outbox:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.transcript_edits(conversation.id), message_id, json.dumps(change))
             if conversation.channel is Channel.TELEGRAM:
-                pipe.xadd(keys.TELEGRAM_OUTBOX, fields)
+                pipe.xadd(keys.telegram_outbox(conversation.id), fields)
             await pipe.execute()
         if conversation.channel is Channel.WIDGET:
             frame: dict[str, Any] = (

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bridge import slack_format, texts
+from bridge.learning.turns import Learning
 from bridge.models import (
     Attachment,
     Button,
@@ -71,6 +72,7 @@ class Router:
         timeline: Timeline | None = None,
     ) -> None:
         self._timeline = timeline  # metrics: activity, handoff, first reply, close
+        self.learning: Learning | None = None  # turns, retention, spikes (docs/learning.md)
         self._store = store
         self._outbox = outbox
         self._rasa = rasa
@@ -99,6 +101,8 @@ class Router:
         bind_conversation(conversation.id)
         log.debug("customer message", extra={"body": message.text})
         inbound = await self._store.record_inbound(conversation.id, message, source, event_id)
+        if inbound.is_new and self.learning is not None:
+            await self.learning.touch(conversation.id)
         if inbound.is_new and self._timeline is not None:
             await self._timeline.message_in(conversation.id, str(conversation.channel))
         if inbound.is_new and conversation.channel is Channel.WIDGET:
@@ -145,6 +149,10 @@ class Router:
                 await self._outbox.to_customer(current, reply)
             if turn.handoff is not None:
                 await self._hand_over(current, turn.handoff, inbound.message.text)
+            if self.learning is not None:
+                await self.learning.record_turn(
+                    current, inbound.message, turn.decision, str(turn.handoff or "")
+                )
             await self._store.mark_answered(current.id, inbound.message.id)
 
     async def _satisfaction(self, conversation: Conversation, payload: str) -> None:

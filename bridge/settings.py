@@ -120,6 +120,46 @@ class Settings:
         "Delivery attempts per outbound message before it goes to the dead-letter stream.",
         "8",
     )
+    slack_post_interval_s: float = setting(
+        1.1,
+        "SLACK_POST_INTERVAL_S",
+        "Seconds between two posts into the staff channel, across all replicas (Slack allows "
+        "about one per second per channel). Customer lines queued meanwhile go out as one post.",
+        "1.1",
+        group="Limits",
+    )
+    telegram_chat_interval_s: float = setting(
+        1.1,
+        "TELEGRAM_CHAT_INTERVAL_S",
+        "Seconds between two messages to one Telegram chat, across all replicas (Telegram "
+        "allows about one per second).",
+        "1.1",
+        group="Limits",
+    )
+    telegram_per_s: float = setting(
+        28.0,
+        "TELEGRAM_PER_S",
+        "Messages per second to Telegram from the whole bot, across all replicas (Telegram "
+        "allows about 30).",
+        "28",
+        group="Limits",
+    )
+    widget_per_minute: int = setting(
+        30,
+        "WIDGET_MESSAGES_PER_MINUTE",
+        "Messages one web-chat conversation may send per minute; more get a `rate_limited` "
+        "error frame. 0 turns the limit off.",
+        "30",
+        group="Limits",
+    )
+    telegram_customer_per_minute: int = setting(
+        30,
+        "TELEGRAM_MESSAGES_PER_MINUTE",
+        "Messages one Telegram chat may send per minute; more get a polite reply and are not "
+        "passed on. 0 turns the limit off.",
+        "30",
+        group="Limits",
+    )
     slack_bot_token: str = setting(
         "",
         "SLACK_BOT_TOKEN",
@@ -230,6 +270,40 @@ class Settings:
         "customer is told that the team is busy and the answer will still reach them. 0: never.",
         "600",
         group="Staff desk",
+    )
+
+    # Learning from conversations (docs/learning.md).
+    retention_s: int = setting(
+        30 * 24 * 3600,
+        "CONVERSATION_RETENTION_S",
+        "How long a conversation's data (record, transcript, the assistant's decisions, staff "
+        "marks) is kept after its last message, in seconds. 0: keep until `make forget`. Set "
+        "Rasa's tracker `record_exp` in endpoints.yml to the same value.",
+        "2592000",
+        group="Learning",
+    )
+    spike_alert_channel: str = setting(
+        "",
+        "SPIKE_ALERT_CHANNEL",
+        "Slack channel ID for topic-spike alerts (handoffs and abstentions about one intent "
+        "well above their usual rate). Empty: no alerts. Invite the app to it.",
+        "C0ALERTS01",
+        group="Learning",
+    )
+    spike_multiple: float = setting(
+        3.0,
+        "SPIKE_MULTIPLE",
+        "Alert when a topic's count in the last hour is at least this multiple of its hourly "
+        "rate over the day before.",
+        "3",
+        group="Learning",
+    )
+    spike_min_count: int = setting(
+        5,
+        "SPIKE_MIN_COUNT",
+        "...and at least this many in the last hour.",
+        "5",
+        group="Learning",
     )
 
     @property
@@ -365,9 +439,18 @@ def _validate(s: Settings) -> list[str]:
         ("BRIDGE_MAX_SEND_ATTEMPTS", s.max_send_attempts),
         ("RASA_TIMEOUT_S", s.rasa_timeout_s),
         ("BRIDGE_IDLE_AFTER_S", s.idle_after_s),
+        ("SLACK_POST_INTERVAL_S", s.slack_post_interval_s),
+        ("TELEGRAM_CHAT_INTERVAL_S", s.telegram_chat_interval_s),
+        ("TELEGRAM_PER_S", s.telegram_per_s),
     ):
         if number <= 0:
             problems.append(f"{name} must be greater than 0, got {number}")
+    if s.widget_per_minute < 0 or s.telegram_customer_per_minute < 0:
+        problems.append("WIDGET/TELEGRAM_MESSAGES_PER_MINUTE must not be negative")
+    if s.retention_s < 0:
+        problems.append(f"CONVERSATION_RETENTION_S must not be negative, got {s.retention_s}")
+    if s.spike_multiple <= 0 or s.spike_min_count <= 0:
+        problems.append("SPIKE_MULTIPLE and SPIKE_MIN_COUNT must be greater than 0")
     if s.shutdown_grace_s < 0:
         problems.append(f"BRIDGE_SHUTDOWN_GRACE_S must not be negative, got {s.shutdown_grace_s}")
     problems += _office_hours_problems(s)

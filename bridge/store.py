@@ -179,7 +179,7 @@ class ConversationStore:
                 keys.seen(source, event_id),
                 keys.transcript(conversation_id),
                 keys.conversation(conversation_id),
-                keys.SLACK_OUTBOX,
+                keys.slack_outbox(conversation_id),
             ],
             args=argv,
         )
@@ -238,7 +238,7 @@ class ConversationStore:
 
     async def forward_to_thread(self, conversation_id: str, text: str, file_id: str = "") -> None:
         await self._redis.xadd(
-            keys.SLACK_OUTBOX,
+            keys.slack_outbox(conversation_id),
             {
                 "kind": "thread_post",
                 "conversation": conversation_id,
@@ -268,7 +268,7 @@ class ConversationStore:
         taken = await self._take_over(
             keys=[
                 keys.conversation(conversation_id),
-                keys.SLACK_OUTBOX,
+                keys.slack_outbox(conversation_id),
                 keys.earlier_threads(conversation_id),
                 keys.UNCLAIMED,
             ],
@@ -290,7 +290,11 @@ class ConversationStore:
     ) -> str:
         """Claim, close or hand back; see _DESK_ACTION for the answers."""
         outcome = await self._desk_action(
-            keys=[keys.conversation(conversation_id), keys.SLACK_OUTBOX, keys.UNCLAIMED],
+            keys=[
+                keys.conversation(conversation_id),
+                keys.slack_outbox(conversation_id),
+                keys.UNCLAIMED,
+            ],
             args=[action, thread_ts, user_id, user_name, str(now_ms()), conversation_id],
         )
         return str(outcome)
@@ -305,7 +309,7 @@ class ConversationStore:
     async def record_csat(self, conversation_id: str, answer: str, thread_post: str) -> bool:
         """Keep the satisfaction answer and post it to the closed thread; False if not asked."""
         accepted = await self._csat(
-            keys=[keys.conversation(conversation_id), keys.SLACK_OUTBOX],
+            keys=[keys.conversation(conversation_id), keys.slack_outbox(conversation_id)],
             args=[conversation_id, answer, thread_post],
         )
         return bool(accepted)
@@ -321,7 +325,7 @@ class ConversationStore:
     async def queue_slack(self, job: dict[str, str]) -> None:
         """A job for the Slack sender (a thread post, a reaction, a card update)."""
         fields: dict[Any, Any] = job
-        await self._redis.xadd(keys.SLACK_OUTBOX, fields)
+        await self._redis.xadd(keys.slack_outbox(job.get("conversation", "")), fields)
 
     async def record_relay(
         self, channel: str, ts: str, conversation_id: str, message_id: str
@@ -346,7 +350,7 @@ class ConversationStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, "telegram_ids", ",".join(str(i) for i in telegram_ids))
             pipe.expire(key, keys.RELAY_TTL_S)
-            pipe.xadd(keys.SLACK_OUTBOX, fields)
+            pipe.xadd(keys.slack_outbox(receipt.get("conversation", "")), fields)
             await pipe.execute()
 
     async def link_thread(self, conversation_id: str, channel: str, thread_ts: str) -> None:

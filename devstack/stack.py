@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from devstack.processes import (
     BRIDGE_PYTHON,
@@ -18,6 +19,9 @@ from devstack.processes import (
 )
 
 MODEL = ROOT / "models" / "current.tar.gz"
+# Rasa keeps its trackers in the same Redis server, in this database (the bridge uses its URL's).
+RASA_TRACKER_DB = 1
+DEFAULT_RETENTION_S = 30 * 24 * 3600
 
 # Credentials of the local stand-ins; they mean nothing anywhere else.
 LOCAL_SLACK = {
@@ -65,6 +69,9 @@ class Stack:
         self.local_slack = local_slack
         self.local_telegram = local_telegram
         self.services: dict[str, Service] = {}
+        self.retention_s = int(
+            (bridge_env or {}).get("CONVERSATION_RETENTION_S") or DEFAULT_RETENTION_S
+        )
         if redis_url is None:
             self.services["redis"] = self._redis(redis_persistent)
         self.services["actions"] = self._actions()
@@ -90,6 +97,12 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def rasa_redis_url(self) -> str:
+        """Where Rasa's tracker store keeps conversations (read by review, forget)."""
+        parsed = urlparse(self.redis_url)
+        return parsed._replace(path=f"/{RASA_TRACKER_DB}").geturl()
 
     def start(self) -> None:
         if not MODEL.exists():
@@ -144,7 +157,9 @@ class Stack:
                 str(self.ports.actions),
             ],
             self.run_dir,
-            env={"SANIC_HOST": "127.0.0.1"},
+            # The demo shop's database lives with this stack's other state, so a test run and
+            # a benchmark never share (or reset) each other's orders.
+            env={"SANIC_HOST": "127.0.0.1", "COMMERCE_DB": str(self.run_dir / "commerce.sqlite3")},
             ready=lambda: http_ok(f"http://127.0.0.1:{self.ports.actions}/health"),
             ready_timeout_s=120,
         )
@@ -152,8 +167,15 @@ class Stack:
     def _rasa(self) -> Service:
         endpoints = self.run_dir / "endpoints.yml"
         endpoints.parent.mkdir(parents=True, exist_ok=True)
+        redis = urlparse(self.redis_url)
+        # Trackers in Redis survive a Rasa restart and a model promotion (docs/learning.md).
+        expiry = f"  record_exp: {self.retention_s}\n" if self.retention_s else ""
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{self.ports.actions}/webhook\n"
+            "tracker_store:\n  type: redis\n"
+            f"  url: {redis.hostname or '127.0.0.1'}\n  port: {redis.port or 6379}\n"
+            f"  db: {RASA_TRACKER_DB}\n{expiry}"
+            + (f"  password: {redis.password}\n" if redis.password else "")
         )
         return Service(
             "rasa",

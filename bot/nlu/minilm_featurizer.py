@@ -51,7 +51,8 @@ class MiniLMEncoder:
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
             hidden = self._session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )[0]
             pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             vectors.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
@@ -93,7 +94,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         with_text = [m for m in messages if m.get(TEXT)]
         if with_text:
             vectors = self._encoder.encode([m.get(TEXT) for m in with_text]) * self._config["scale"]
-            for message, vector in zip(with_text, vectors):
+            for message, vector in zip(with_text, vectors, strict=True):
                 message.add_features(
                     Features(vector[None, :], FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
                 )

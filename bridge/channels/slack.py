@@ -11,7 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.channels import slack_actions
+from bridge.channels import slack_actions, slack_marks
 from bridge.channels.slack_files import SlackFiles
 from bridge.router import StaffPost
 from bridge.services import Services
@@ -88,6 +88,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         """Our own receipts come back as events; acknowledging them stops Slack's retries."""
 
     slack_actions.register(bolt, services, names)
+    slack_marks.register(bolt, services)
     return bolt
 
 

@@ -75,8 +75,8 @@ QUEUES = (keys.SLACK_OUTBOX, keys.TELEGRAM_OUTBOX, keys.DEAD_LETTERS)
 
 
 def channel_of(stream: str) -> str:
-    """`bridge:out:telegram` -> `telegram`."""
-    return stream.rsplit(":", 1)[-1]
+    """`bridge:out:telegram` (or its partition `bridge:out:telegram:p3`) -> `telegram`."""
+    return stream.split(":")[2] if stream.count(":") >= 2 else stream
 
 
 def message(channel: str, direction: str) -> None:
@@ -115,20 +115,30 @@ def rasa_answered(seconds: float, ok: bool) -> None:
 
 
 async def refresh_queue_depths(redis: Redis) -> None:
-    """Read stream length and pending count of every outbound stream (at scrape time)."""
+    """Read stream length and pending count of every outbound stream (at scrape time); a
+    platform's partitions are summed under its stream's name."""
+    parts = {
+        stream: keys.outbox_streams(stream) if stream != keys.DEAD_LETTERS else [stream]
+        for stream in QUEUES
+    }
     async with redis.pipeline(transaction=False) as pipe:
-        for stream in QUEUES:
-            pipe.xlen(stream)
-            pipe.xpending(stream, keys.SENDER_GROUP)
+        for streams in parts.values():
+            for stream in streams:
+                pipe.xlen(stream)
+                pipe.xpending(stream, keys.SENDER_GROUP)
         replies: list[Any] = await pipe.execute(raise_on_error=False)
-    for index, stream in enumerate(QUEUES):
-        length, pending = replies[2 * index], replies[2 * index + 1]
-        QUEUE_LENGTH.labels(stream=stream).set(length if isinstance(length, int) else 0)
-        # The dead-letter stream has no consumer group: NOGROUP there is expected.
-        if isinstance(pending, ResponseError) or not isinstance(pending, dict):
-            QUEUE_PENDING.labels(stream=stream).set(0)
-        else:
-            QUEUE_PENDING.labels(stream=stream).set(int(pending.get("pending", 0)))
+    index = 0
+    for name, streams in parts.items():
+        length_total = pending_total = 0
+        for _ in streams:
+            length, pending = replies[index], replies[index + 1]
+            index += 2
+            length_total += length if isinstance(length, int) else 0
+            # The dead-letter stream has no consumer group: NOGROUP there is expected.
+            if isinstance(pending, dict) and not isinstance(pending, ResponseError):
+                pending_total += int(pending.get("pending", 0))
+        QUEUE_LENGTH.labels(stream=name).set(length_total)
+        QUEUE_PENDING.labels(stream=name).set(pending_total)
 
 
 def render() -> bytes:

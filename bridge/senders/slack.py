@@ -13,6 +13,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bridge import slack_card, slack_format
 from bridge.models import Conversation
+from bridge.rate_limits import PlatformLimiter
 from bridge.senders.stream import RetryLater, Undeliverable
 from bridge.store import ConversationStore
 
@@ -22,11 +23,44 @@ EARLIER_THREADS_SHOWN = 5
 _ALREADY_DONE = {"already_reacted"}
 
 
+# Lines joined into one post at most (a burst beyond it goes out in several posts).
+COALESCE_MAX_LINES = 20
+
+
 class SlackThreadSender:
-    def __init__(self, client: AsyncWebClient, store: ConversationStore, channel: str) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        store: ConversationStore,
+        channel: str,
+        limiter: PlatformLimiter | None = None,
+    ) -> None:
         self._client = client
         self._store = store
         self._channel = channel
+        self._limiter = limiter
+
+    # Coalescing (StreamSender): quick customer lines for one thread become one post.
+
+    def joinable(self, job: dict[str, str]) -> bool:
+        return (
+            job.get("kind") == "thread_post"
+            and job.get("as") in ("customer", "customer_lines")
+            and not job.get("file")
+            and not job.get("thread_ts")
+        )
+
+    def fits(self, run: list[dict[str, str]], job: dict[str, str]) -> bool:
+        size = sum(len(_lines(j)) + 1 for j in [*run, job])
+        return len(run) < COALESCE_MAX_LINES and size <= slack_format.POST_LIMIT
+
+    async def ready(self, job: dict[str, str]) -> None:
+        if self._limiter is not None:
+            await self._limiter.slack_post_free(self._channel)
+
+    def join(self, run: list[dict[str, str]]) -> dict[str, str]:
+        text = "\n".join(_lines(job) for job in run)
+        return {**run[0], "as": "customer_lines", "text": text}
 
     async def __call__(self, job: dict[str, str]) -> None:
         if job["kind"] == "react":
@@ -35,6 +69,15 @@ class SlackThreadSender:
                 channel=job["channel"],
                 timestamp=job["ts"],
                 name=job["name"],
+            )
+            return
+        if job["kind"] == "channel_post":  # an alert, e.g. a topic spike (docs/learning.md)
+            await self._call(
+                self._client.chat_postMessage,
+                channel=job["channel"],
+                text=job["text"],
+                unfurl_links=False,
+                unfurl_media=False,
             )
             return
         conversation = await self._store.get(job["conversation"])
@@ -66,9 +109,7 @@ class SlackThreadSender:
                 blocks=blocks,
             )
             return
-        text = job["text"]
-        if job.get("as") == "customer":
-            text = slack_format.customer_post(text)
+        text = _lines(job)
         thread_ts = job.get("thread_ts") or conversation.thread_ts
         if not thread_ts:
             raise RetryLater("the thread is not open yet")
@@ -123,6 +164,8 @@ class SlackThreadSender:
     async def _call(
         self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
     ) -> dict[str, Any]:
+        if self._limiter is not None and method == self._client.chat_postMessage:
+            await self._limiter.slack_post(str(kwargs["channel"]))
         try:
             response = await method(**kwargs)
         except SlackApiError as exc:
@@ -138,6 +181,14 @@ class SlackThreadSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Slack unreachable: {exc!r}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _lines(job: dict[str, str]) -> str:
+    """The post text of a thread job: customer words escaped and labelled, lines joined
+    earlier kept as they are."""
+    if job.get("as") == "customer":
+        return slack_format.customer_post(job["text"])
+    return job["text"]
 
 
 def _seconds(value: str | None) -> float | None:

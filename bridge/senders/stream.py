@@ -1,11 +1,17 @@
-"""Drains one outbound Redis stream: deliver, then acknowledge; retry what may succeed later."""
+"""Drains one outbound Redis stream: deliver, then acknowledge; retry what may succeed later.
+
+A stream is sent by one process at a time (bridge/partitions.py hands out the streams), so the
+entries of one conversation leave in the order they were queued.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -34,13 +40,26 @@ Deliver = Callable[[dict[str, str]], Awaitable[None]]
 # Told about every entry that goes to the dead-letter stream, with the reason (e.g. to warn staff).
 OnDead = Callable[[dict[str, str], str], Awaitable[None]]
 
+
+class Coalescer(Protocol):
+    """Joins a run of queued jobs into one delivery (several quick lines, one post)."""
+
+    def joinable(self, job: dict[str, str]) -> bool: ...
+
+    def fits(self, run: list[dict[str, str]], job: dict[str, str]) -> bool: ...
+
+    async def ready(self, job: dict[str, str]) -> None:
+        """Wait until `job` could go out; whatever queues meanwhile joins it."""
+
+    def join(self, run: list[dict[str, str]]) -> dict[str, str]: ...
+
+
 # How long one read waits for new entries; it must stay under the Redis client's socket
 # timeout (5 s by default in redis-py), or an idle stream looks like a dead connection.
 BLOCK_MS = 2000
+READ_COUNT = 50
 
-# Entries another consumer read but never acknowledged for this long are taken over: that
-# consumer has died (a replica that will not come back under the same name).
-STALE_CLAIM_MS = 60_000
+Entry = tuple[str, dict[str, str]]
 
 
 class StreamSender:
@@ -54,99 +73,161 @@ class StreamSender:
         base_delay_s: float = 0.5,
         max_delay_s: float = 30.0,
         on_dead: OnDead | None = None,
+        coalescer: Coalescer | None = None,
+        still_owner: Callable[[], bool] = lambda: True,
     ) -> None:
         self._redis = redis
-        self._stream = stream
+        self.stream = stream
         self._consumer = consumer
         self._deliver = deliver
         self._max_attempts = max_attempts
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._on_dead = on_dead
+        self._coalescer = coalescer
+        self._still_owner = still_owner
+        self._buffer: deque[Entry] = deque()
+        self._stop = asyncio.Event()
         # A shutdown waits for a delivery in progress (see bridge/shutdown.py).
         self.in_flight = InFlight()
 
+    def request_stop(self) -> None:
+        """Finish the delivery in progress, start no other; unsent entries stay pending."""
+        self._stop.set()
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or not self._still_owner()
+
     async def run(self) -> None:
         await self._ensure_group()
-        # Entries this consumer read before a restart come first: they are the oldest.
-        await self._drain("0")
-        while True:
+        # Whatever an earlier owner of this stream read and never acknowledged comes first: it
+        # is the oldest, and it is ours now (only one process sends a stream at a time).
+        await self._take_over()
+        await self._fill("0")
+        while not self._stopping:
             try:
-                await self._claim_stale()
-                await self._drain(">", block_ms=BLOCK_MS)
+                if not self._buffer:
+                    await self._fill(">", block_ms=BLOCK_MS)
+                await self._send_buffered()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a Redis blip must not stop delivery for good
-                log.exception("sender %s: read failed; retrying", self._stream)
-                await asyncio.sleep(1)
+                log.exception("sender %s: read failed; retrying", self.stream)
+                await self._pause(1.0)
 
     async def _ensure_group(self) -> None:
         try:
-            await self._redis.xgroup_create(self._stream, keys.SENDER_GROUP, id="0", mkstream=True)
+            await self._redis.xgroup_create(self.stream, keys.SENDER_GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _drain(self, start: str, block_ms: int | None = None) -> None:
+    async def _take_over(self) -> None:
+        cursor = "0-0"
+        while True:
+            reply: Any = await self._redis.xautoclaim(
+                self.stream, keys.SENDER_GROUP, self._consumer, 0, cursor, count=100
+            )
+            # Redis 6.2 answers [cursor, ids]; 7.x adds a list of deleted ids.
+            cursor = str(reply[0])
+            if cursor in ("0-0", "0"):
+                return
+
+    async def _fill(self, start: str, block_ms: int | None = None) -> None:
+        """Read into the buffer: our whole pending list ("0"), or one batch of new entries."""
         while True:
             reply: Any = await self._redis.xreadgroup(
-                keys.SENDER_GROUP, self._consumer, {self._stream: start}, count=50, block=block_ms
+                keys.SENDER_GROUP,
+                self._consumer,
+                {self.stream: start},
+                count=READ_COUNT,
+                block=block_ms,
             )
             entries = reply[0][1] if reply else []
-            if not entries:
-                return
+            # A pending entry deleted from the stream reads back without fields.
+            self._buffer.extend((i, f) for i, f in entries if f)
             for entry_id, fields in entries:
-                await self._send(entry_id, fields)
-            if start == ">":
+                if not fields:
+                    await self._redis.xack(self.stream, keys.SENDER_GROUP, entry_id)
+            if start == ">" or not entries:
                 return
+            start = entries[-1][0]
 
-    async def _claim_stale(self) -> None:
-        reply: Any = await self._redis.xautoclaim(
-            self._stream, keys.SENDER_GROUP, self._consumer, STALE_CLAIM_MS, "0-0", count=50
-        )
-        # Redis 6.2 answers [cursor, entries]; 7.x adds a list of deleted ids.
-        for entry_id, fields in reply[1]:
-            if fields:
-                await self._send(entry_id, fields)
+    async def _send_buffered(self) -> None:
+        while self._buffer and not self._stopping:
+            entry_id, fields = self._buffer.popleft()
+            ids, job = [entry_id], fields
+            if self._coalescer is not None and self._coalescer.joinable(fields):
+                ids, job = await self._coalesce(entry_id, fields)
+            with conversation_context(fields.get("conversation", "")):
+                await self._attempt(ids, job)
 
-    async def _send(self, entry_id: str, fields: dict[str, str]) -> None:
-        with conversation_context(fields.get("conversation", "")):
-            await self._attempt(entry_id, fields)
+    async def _coalesce(
+        self, entry_id: str, head: dict[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """The head job plus the joinable jobs of its conversation queued behind it, up to the
+        first of that conversation that cannot join (so its order is kept)."""
+        assert self._coalescer is not None
+        await self._coalescer.ready(head)
+        with contextlib.suppress(Exception):  # joining is an optimisation; sending is not
+            await self._fill(">")
+        run, ids, rest = [head], [entry_id], deque[Entry]()
+        blocked = False
+        for other_id, other in self._buffer:
+            same = other.get("conversation") == head.get("conversation")
+            if same and not blocked and self._coalescer.joinable(other):
+                if self._coalescer.fits(run, other):
+                    run.append(other)
+                    ids.append(other_id)
+                    continue
+            if same:
+                blocked = True
+            rest.append((other_id, other))
+        self._buffer = rest
+        return ids, (self._coalescer.join(run) if len(run) > 1 else head)
 
-    async def _attempt(self, entry_id: str, fields: dict[str, str]) -> None:
+    async def _attempt(self, ids: list[str], fields: dict[str, str]) -> None:
         delay = self._base_delay_s
         for attempt in range(1, self._max_attempts + 1):
+            if self._stopping:
+                return  # left pending for the stream's next owner
             try:
                 async with self.in_flight.step():
                     await self._deliver(fields)
-                    await self._redis.xack(self._stream, keys.SENDER_GROUP, entry_id)
+                    await self._redis.xack(self.stream, keys.SENDER_GROUP, *ids)
             except RetryLater as exc:
                 if attempt == self._max_attempts:
-                    metrics.delivery_failed(self._stream, "gave_up")
-                    await self._dead_letter(entry_id, fields, f"gave up: {exc}")
+                    metrics.delivery_failed(self.stream, "gave_up")
+                    await self._dead_letter(ids, fields, f"gave up: {exc}")
                     return
-                metrics.delivery_retried(self._stream)
+                metrics.delivery_retried(self.stream)
                 wait = exc.retry_after_s if exc.retry_after_s is not None else delay
-                log.warning("%s %s: %s; retry in %.1fs", self._stream, entry_id, exc, wait)
-                await asyncio.sleep(wait)
+                log.warning("%s %s: %s; retry in %.1fs", self.stream, ids[0], exc, wait)
+                await self._pause(wait)
                 delay = min(delay * 2, self._max_delay_s)
             except Undeliverable as exc:
-                metrics.delivery_failed(self._stream, "refused")
-                await self._dead_letter(entry_id, fields, str(exc))
+                metrics.delivery_failed(self.stream, "refused")
+                await self._dead_letter(ids, fields, str(exc))
                 return
             else:
-                metrics.message(metrics.channel_of(self._stream), "out")
+                metrics.message(metrics.channel_of(self.stream), "out")
                 return
 
-    async def _dead_letter(self, entry_id: str, fields: dict[str, str], reason: str) -> None:
-        log.error("%s %s undeliverable: %s", self._stream, entry_id, reason)
+    async def _pause(self, seconds: float) -> None:
+        """Back off, but wake at once when asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _dead_letter(self, ids: list[str], fields: dict[str, str], reason: str) -> None:
+        log.error("%s %s undeliverable: %s", self.stream, ids[0], reason)
         async with self._redis.pipeline(transaction=True) as pipe:
-            dead: dict[Any, Any] = {**fields, "stream": self._stream, "reason": reason}
+            dead: dict[Any, Any] = {**fields, "stream": self.stream, "reason": reason}
             pipe.xadd(keys.DEAD_LETTERS, dead)
-            pipe.xack(self._stream, keys.SENDER_GROUP, entry_id)
+            pipe.xack(self.stream, keys.SENDER_GROUP, *ids)
             await pipe.execute()
         if self._on_dead is not None:
             try:
                 await self._on_dead(fields, reason)
             except Exception:  # the entry is safe in the dead letters; only the notice is lost
-                log.exception("%s %s: dead-letter notice failed", self._stream, entry_id)
+                log.exception("%s %s: dead-letter notice failed", self.stream, ids[0])

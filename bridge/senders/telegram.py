@@ -11,6 +11,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bridge import slack_format, texts
 from bridge.models import Role
+from bridge.rate_limits import PlatformLimiter
 from bridge.senders.stream import RetryLater, Undeliverable
 from bridge.slack_format import split_posts
 from bridge.store import ConversationStore
@@ -22,9 +23,17 @@ T = TypeVar("T")
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot, store: ConversationStore) -> None:
+    def __init__(
+        self, bot: Bot, store: ConversationStore, limiter: PlatformLimiter | None = None
+    ) -> None:
         self._bot = bot
         self._store = store
+        self._limiter = limiter
+
+    async def _pace(self, chat_id: int) -> None:
+        """Wait for the chat's and the bot's next send slot (shared by every replica)."""
+        if self._limiter is not None:
+            await self._limiter.telegram_send(str(chat_id))
 
     async def __call__(self, job: dict[str, str]) -> None:
         if job.get("kind") in ("edit", "delete"):
@@ -84,6 +93,7 @@ class TelegramSender:
         )
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
+        await self._pace(chat_id)
         sent = await _call(self._bot.send_message(chat_id=chat_id, text=text, reply_markup=markup))
         return int(sent.message_id)
 
@@ -94,6 +104,7 @@ class TelegramSender:
         if attachment is None:
             raise Undeliverable("the attached file has expired")
         upload = InputFile(attachment.data, filename=attachment.name)
+        await self._pace(chat_id)
         if attachment.type.startswith("image/"):
             request = self._bot.send_photo(
                 chat_id=chat_id, photo=upload, caption=caption or None, reply_markup=markup

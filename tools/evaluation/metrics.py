@@ -22,12 +22,13 @@ class Target:
         return value >= self.bound if self.op == ">=" else value <= self.bound
 
 
+# Quality targets of issue 3: these are gated. Timings (parse p50 <= 30 ms, rows/s) depend on
+# what else the machine is doing, so they are reported but never fail a run.
 TARGETS = (
     Target("human_request_recall", ">=", 0.99),
     Target("answer_precision", ">=", 0.97),
     Target("answered_in_scope", ">=", 0.85),
     Target("out_of_scope_answered", "<=", 0.05),
-    Target("parse_p50_ms", "<=", 30.0),
 )
 
 
@@ -50,9 +51,13 @@ def summarise(rows: list[dict], rows_per_second: float, parse_seconds: Iterable[
         "human_request_recall": _ratio(
             sum(r["handoff_reason"] == EXPLICIT_REQUEST for r in human), len(human)
         ),
-        "answer_precision": _ratio(sum(r["intent"] == r["expected"] for r in answered), len(answered)),
+        "answer_precision": _ratio(
+            sum(r["intent"] == r["expected"] for r in answered), len(answered)
+        ),
         "answered_in_scope": _ratio(len(not_abstained), len(in_scope)),
-        "intent_accuracy_in_scope": _ratio(sum(r["intent"] == r["expected"] for r in in_scope), len(in_scope)),
+        "intent_accuracy_in_scope": _ratio(
+            sum(r["intent"] == r["expected"] for r in in_scope), len(in_scope)
+        ),
         "out_of_scope_answered": _ratio(sum(r["outcome"] != "fallback" for r in oos), len(oos)),
         "parse_p50_ms": round(statistics.median(parse_ms), 2) if parse_ms else None,
         "rows_per_second": round(rows_per_second, 1),
@@ -72,7 +77,11 @@ def _check(figures: dict) -> dict:
     for target in TARGETS:
         value = figures.get(target.metric)
         if value is not None:
-            checked[target.metric] = {"target": f"{target.op} {target.bound}", "value": value, "met": target.met(value)}
+            checked[target.metric] = {
+                "target": f"{target.op} {target.bound}",
+                "value": value,
+                "met": target.met(value),
+            }
     return checked
 
 
@@ -100,4 +109,8 @@ def confusions(rows: list[dict], top: int = 15) -> list[dict]:
 
 
 def gate_failures(summary: dict) -> list[str]:
-    return [f"{m}: {c['value']} (target {c['target']})" for m, c in summary["targets"].items() if not c["met"]]
+    return [
+        f"{m}: {c['value']} (target {c['target']})"
+        for m, c in summary["targets"].items()
+        if not c["met"]
+    ]

@@ -1,0 +1,101 @@
+"""Staff marks from Slack (docs/learning.md): a 🤖 or 🆕 reaction on a customer message in a
+handoff thread, and `!intent <name>` / `!new <label>` thread replies, which stay in Slack.
+
+Runs as a bolt middleware so it sees these events before the thread-reply listener (bolt runs
+only the first listener that matches): a mark command must never be relayed to the customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.learning.marks import MARK_REACTIONS, StaffMarks, is_command
+from bridge.learning.spikes import SpikeRule
+from bridge.learning.turns import Learning
+from bridge.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    """Handle mark reactions and commands; and give the router its learning log (the turns,
+    retention and topic spikes need no Slack, but this is where the bridge wires learning)."""
+    settings = services.settings
+    services.router.learning = Learning(
+        services.redis,
+        settings.retention_s,
+        settings.slack_channel_id,
+        SpikeRule(settings.spike_alert_channel, settings.spike_multiple, settings.spike_min_count),
+    )
+    marks = StaffMarks(services.store, services.redis)
+    staff_channel = settings.slack_channel_id
+    client: AsyncWebClient = bolt.client
+
+    @bolt.middleware
+    async def staff_marks(
+        body: dict[str, Any], response: BoltResponse, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and _is_mark_command(event, staff_channel):
+            await marks.command(
+                event["channel"],
+                str(event["thread_ts"]),
+                str(event["ts"]),
+                str(event.get("text") or ""),
+                str(event.get("user") or ""),
+                "",
+            )
+            return response  # handled here: the thread-reply listener must not relay it
+        if isinstance(event, dict) and _is_mark_reaction(event, staff_channel):
+            await _on_reaction(event)
+        await next()
+        return None
+
+    async def _on_reaction(event: dict[str, Any]) -> None:
+        item = event["item"]
+        found = await client.conversations_replies(
+            channel=item["channel"], ts=item["ts"], inclusive=True, limit=1000
+        )
+        post = next((m for m in found.get("messages") or [] if m.get("ts") == item["ts"]), None)
+        if post is None or not post.get("bot_id") or not post.get("thread_ts"):
+            return  # only the bridge's own posts in a thread show customer messages
+        mark = await marks.react(
+            item["channel"],
+            str(post["thread_ts"]),
+            str(item["ts"]),
+            str(post.get("text") or ""),
+            str(event["reaction"]),
+            str(event.get("user") or ""),
+            added=event.get("type") == "reaction_added",
+        )
+        log.info("staff mark %s on %s: %s", event["reaction"], item["ts"], mark)
+
+
+def _is_mark_command(event: dict[str, Any], staff_channel: str) -> bool:
+    return (
+        event.get("type") == "message"
+        and event.get("channel") == staff_channel
+        and event.get("subtype") is None
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and bool(event.get("thread_ts"))
+        and event.get("thread_ts") != event.get("ts")
+        and is_command(str(event.get("text") or ""))
+    )
+
+
+def _is_mark_reaction(event: dict[str, Any], staff_channel: str) -> bool:
+    item = event.get("item") or {}
+    return (
+        event.get("type") in ("reaction_added", "reaction_removed")
+        and event.get("reaction") in MARK_REACTIONS
+        and item.get("type") == "message"
+        and item.get("channel") == staff_channel
+        and bool(event.get("user"))
+    )

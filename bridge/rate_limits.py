@@ -1,0 +1,113 @@
+"""Platform limits and customer quotas, shared by every replica through Redis.
+
+Outbound: each limited thing (a Slack channel, a Telegram chat, the Telegram bot as a whole) has
+a slot key holding the earliest time its next call may go out. Taking a slot checks every key
+of the call and advances them together in one script, on Redis's clock, so two replicas never
+both go. Inbound: a per-customer counter per minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bridge import keys
+
+# KEYS: slot keys; ARGV[i]: the interval (ms) of KEYS[i]; ARGV[#KEYS + 1]: '1' to take the
+# slot, '0' to only ask. Answers 0 (taken, or free) or the milliseconds to wait.
+_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local next_at = tonumber(redis.call('GET', key) or '0')
+  if next_at - now > wait then wait = next_at - now end
+end
+if wait > 0 or ARGV[#KEYS + 1] == '0' then return wait end
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[i])
+  redis.call('SET', key, now + interval, 'PX', interval + 1000)
+end
+return 0
+"""
+
+# KEYS[1]: this minute's counter; ARGV[1]: the limit. Answers the count, or -1 when over.
+_QUOTA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], 120) end
+if count > tonumber(ARGV[1]) then return -1 end
+return count
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Spacing between calls; a little over the platform's figure absorbs network jitter."""
+
+    slack_post_interval_s: float = 1.1
+    telegram_chat_interval_s: float = 1.1
+    telegram_per_s: float = 28.0
+
+
+class PlatformLimiter:
+    def __init__(self, redis: Redis, limits: Limits | None = None) -> None:
+        self._redis = redis
+        self._slot = redis.register_script(_SLOT)
+        self.limits = limits or Limits()
+
+    async def slack_post(self, channel: str) -> None:
+        """Wait for, and take, the channel's next chat.postMessage slot."""
+        await self._take([(keys.slack_post_slot(channel), self.limits.slack_post_interval_s)])
+
+    async def slack_post_free(self, channel: str) -> None:
+        """Wait until the channel may be posted to, without taking the slot."""
+        await self._wait(
+            [(keys.slack_post_slot(channel), self.limits.slack_post_interval_s)], False
+        )
+
+    async def telegram_send(self, chat_id: str) -> None:
+        """Wait for, and take, a slot of the chat and of the bot's overall budget."""
+        await self._take(
+            [
+                (keys.telegram_chat_slot(chat_id), self.limits.telegram_chat_interval_s),
+                (keys.TELEGRAM_GLOBAL_SLOT, 1.0 / self.limits.telegram_per_s),
+            ]
+        )
+
+    async def _take(self, slots: list[tuple[str, float]]) -> None:
+        await self._wait(slots, True)
+
+    async def _wait(self, slots: list[tuple[str, float]], take: bool) -> None:
+        # Waiting here is pacing (the platform would refuse an earlier call), not a handshake.
+        while True:
+            wait_ms = await self._ask(slots, take)
+            if wait_ms <= 0:
+                return
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def _ask(self, slots: list[tuple[str, float]], take: bool) -> int:
+        args: list[Any] = [max(1, round(seconds * 1000)) for _, seconds in slots]
+        args.append("1" if take else "0")
+        wait: Any = await self._slot(keys=[key for key, _ in slots], args=args)
+        return int(wait)
+
+
+class CustomerQuota:
+    """At most `per_minute` inbound messages per customer in any clock minute."""
+
+    def __init__(self, redis: Redis, per_minute: int) -> None:
+        self._quota = redis.register_script(_QUOTA)
+        self.per_minute = per_minute
+
+    async def allow(self, source: str, customer: str) -> bool:
+        if self.per_minute <= 0:
+            return True
+        window = int(time.time() // 60)
+        count: Any = await self._quota(
+            keys=[keys.customer_quota(source, customer, window)], args=[self.per_minute]
+        )
+        return int(count) >= 0

@@ -1,0 +1,35 @@
+"""Learning tests share the session stack; a few start an extra bridge (tests/ops/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from devstack.processes import BRIDGE_PYTHON, RASA_BIN, ROOT
+from devstack.stack import LOCAL_SLACK, Stack
+from tests.ops.conftest import extra_bridge
+
+__all__ = ["extra_bridge"]
+
+
+def tool(
+    stack: Stack, *args: str, python: Path = BRIDGE_PYTHON
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m tools.<args>` as a maintainer would, against the stack."""
+    env = {
+        **os.environ,
+        "BRIDGE_ENV_FILE": os.devnull,
+        "REDIS_URL": stack.redis_url,
+        "RASA_REDIS_URL": stack.rasa_redis_url,
+        "RASA_URL": stack.rasa_url,
+        **LOCAL_SLACK,
+        "SLACK_API_URL": f"{stack.slack_url}/api/",
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    return subprocess.run(
+        [str(python), "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+RASA_PYTHON = RASA_BIN / "python"
