@@ -71,9 +71,12 @@ evaluate: setup $(MODEL)
 	$(RASA_VENV)/bin/python -m tools.evaluate --data "$(DATA)" --out "$(or $(OUT),.run/evaluation.json)" \
 		--model $(MODEL) $(if $(SPLIT),--split $(SPLIT)) $(if $(GATE),--gate)
 
-# The CI gate: the targets of issue 3 on the shared dev split (never trained on).
+# The CI gate: issue 3's quality targets on data the model never trained on (the shared Bitext
+# dev split and the CLINC out-of-scope validation rows). Timings are reported, not gated.
 evaluate-gate: setup $(MODEL)
-	$(MAKE) --no-print-directory evaluate DATA=$(DEV_SPLIT) SPLIT=dev OUT=.run/evaluation-dev.json GATE=1
+	$(RASA_VENV)/bin/python -m tools.evaluate --data $(DEV_SPLIT):dev \
+		--data $(SHARED_DATA)/clinc150_out_of_scope_dev.csv:val \
+		--out .run/evaluation-gate.json --model $(MODEL) --gate
 
 run: setup $(MODEL)
 	$(BRIDGE_PY) -m devstack
@@ -83,7 +86,7 @@ test: setup $(MODEL)
 
 lint: $(BRIDGE_VENV)/.installed
 	$(BRIDGE_VENV)/bin/ruff check .
-	$(BRIDGE_VENV)/bin/ruff format --check bridge standins devstack tests
+	$(BRIDGE_VENV)/bin/ruff format --check .
 	$(BRIDGE_VENV)/bin/mypy
 
 clean:

@@ -17,7 +17,9 @@ from actions.backend import CommerceBackend, NotFound, Refused, get_backend
 
 ORDER_NUMBER = re.compile(r"\b(\d{4,15})\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-UNSUBSCRIBE = re.compile(r"\b(un-?sub\w*|stop|remove|opt(ed)?[ -]?out|no more|cancel|too many|don'?t want)\b", re.I)
+UNSUBSCRIBE = re.compile(
+    r"\b(un-?sub\w*|stop|remove|opt(ed)?[ -]?out|no more|cancel|too many|don'?t want)\b", re.I
+)
 
 Details = dict[str, str]
 
@@ -50,10 +52,17 @@ def _policy(topic: str) -> Answer:
 def _order_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
     o = b.order(x["order_number"])
     if o.status == "shipped":
-        d.utter_message(response="utter_order_shipped", number=o.number, carrier=o.carrier,
-                        eta=o.eta, tracking_url=o.tracking_url)
+        d.utter_message(
+            response="utter_order_shipped",
+            number=o.number,
+            carrier=o.carrier,
+            eta=o.eta,
+            tracking_url=o.tracking_url,
+        )
     else:
-        d.utter_message(response=f"utter_order_{o.status}", number=o.number, items=o.items, eta=o.eta)
+        d.utter_message(
+            response=f"utter_order_{o.status}", number=o.number, items=o.items, eta=o.eta
+        )
 
 
 def _cancel(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
@@ -73,16 +82,28 @@ def _refund_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> N
     except NotFound:
         d.utter_message(response="utter_refund_none", number=x["order_number"])
         return
-    d.utter_message(response=f"utter_refund_{r.status}", number=r.order_number, amount=r.amount, updated=r.updated)
+    d.utter_message(
+        response=f"utter_refund_{r.status}",
+        number=r.order_number,
+        amount=r.amount,
+        updated=r.updated,
+    )
 
 
 def _request_refund(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
     r = b.request_refund(x["order_number"])
-    d.utter_message(response=f"utter_refund_{r.status}", number=r.order_number, amount=r.amount, updated=r.updated)
+    d.utter_message(
+        response=f"utter_refund_{r.status}",
+        number=r.order_number,
+        amount=r.amount,
+        updated=r.updated,
+    )
 
 
 def _invoice(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    d.utter_message(response="utter_invoice", number=x["order_number"], url=b.invoice_url(x["order_number"]))
+    d.utter_message(
+        response="utter_invoice", number=x["order_number"], url=b.invoice_url(x["order_number"])
+    )
 
 
 def _payment(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:

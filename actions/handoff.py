@@ -33,6 +33,8 @@ def top_intent(tracker: Tracker) -> tuple[str, float]:
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
     intent, confidence = top_intent(tracker)
     dispatcher.utter_message(
-        json_message={"handoff": {"reason": reason, "intent": intent, "confidence": round(confidence, 4)}}
+        json_message={
+            "handoff": {"reason": reason, "intent": intent, "confidence": round(confidence, 4)}
+        }
     )
     return [SlotSet("misses", 0)]

@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 
 MISSES_BEFORE_HANDOFF = 2
 STOP_INTENT = "stop"
-ASK = {"order_number": "utter_ask_order_number", "address": "utter_ask_address", "email": "utter_ask_email"}
+ASK = {
+    "order_number": "utter_ask_order_number",
+    "address": "utter_ask_address",
+    "email": "utter_ask_email",
+}
 
 
 class ActionRoute(Action):
@@ -89,7 +93,9 @@ def _is_short_detail(kind: str, text: str) -> bool:
     return kind != "address" and len(text.split()) <= 4 and extract(kind, text) is not None
 
 
-def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, text: str) -> list[EventType]:
+def _reply(
+    dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, text: str
+) -> list[EventType]:
     details = dict(tracker.get_slot("details") or {})
     kind = _awaited(pending, details)[0]
     value = extract(kind, text)

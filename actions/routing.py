@@ -28,8 +28,10 @@ class Routing:
 
     def table(self) -> dict[str, str]:
         """intent -> 'answer' | 'handoff', the shape the evaluation report publishes."""
-        return {**{i: "answer" for i in sorted(self.answer)},
-                **{i: "handoff" for i in sorted(self.handoff)}}
+        return {
+            **{i: "answer" for i in sorted(self.answer)},
+            **{i: "handoff" for i in sorted(self.handoff)},
+        }
 
 
 def parse(data: dict) -> Routing:
@@ -38,7 +40,9 @@ def parse(data: dict) -> Routing:
         handoff=dict(data.get("handoff") or {}),
         abstain=frozenset(data.get("abstain") or ()),
     )
-    clash = (routing.answer & set(routing.handoff)) | (routing.abstain & (routing.answer | set(routing.handoff)))
+    clash = (routing.answer & set(routing.handoff)) | (
+        routing.abstain & (routing.answer | set(routing.handoff))
+    )
     if clash:
         raise ValueError(f"intents routed twice in routing.yml: {sorted(clash)}")
     return routing

@@ -136,8 +136,12 @@ class EventSink:
         assert self._http is not None
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-slack")}
         headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        async with self._http.post(self.forward_to, data=body, headers=headers) as response:
-            return web.Response(status=response.status, body=await response.read())
+        try:
+            async with self._http.post(self.forward_to, data=body, headers=headers) as response:
+                return web.Response(status=response.status, body=await response.read())
+        except aiohttp.ClientError:
+            # The bridge is restarting; the local Slack retries, as Slack would.
+            return web.Response(status=503)
 
     def _notify(self, post: Post) -> None:
         still: list[tuple[str, asyncio.Future[Post]]] = []

@@ -24,7 +24,7 @@ from bridge.office_hours import OfficeHours
 from bridge.outbox import Outbox
 from bridge.partitions import PartitionOwner
 from bridge.rasa_client import RasaClient
-from bridge.rate_limits import Limits, PlatformLimiter
+from bridge.rate_limits import CustomerQuota, Limits, PlatformLimiter
 from bridge.router import Availability, Router
 from bridge.senders.slack import SlackThreadSender
 from bridge.senders.stream import StreamSender
@@ -87,6 +87,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         tokens=SessionTokens(settings.widget_secret or await _shared_widget_secret(redis)),
         widget_hub=WidgetHub(redis),
         timeline=timeline,
+        widget_quota=CustomerQuota(redis, settings.widget_per_minute),
+        telegram_quota=CustomerQuota(redis, settings.telegram_customer_per_minute),
     )
     app[PARTITIONS] = PartitionOwner(redis, settings.instance)
     app[LIMITER] = PlatformLimiter(

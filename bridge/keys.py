@@ -197,6 +197,6 @@ def telegram_chat_slot(chat_id: str) -> str:
 TELEGRAM_GLOBAL_SLOT = PREFIX + "{ratelimit}:telegram:all"
 
 
-def customer_quota(source: str, customer: str, window: int) -> str:
-    """Counter with a TTL: inbound messages of one customer in one minute-long window."""
-    return f"{PREFIX}quota:{source}:{customer}:{window}"
+def customer_quota(source: str, customer: str) -> str:
+    """String with a TTL: when the customer's message quota is next fully free (GCRA, ms)."""
+    return f"{PREFIX}quota:{source}:{customer}"

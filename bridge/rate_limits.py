@@ -35,12 +35,18 @@ end
 return 0
 """
 
-# KEYS[1]: this minute's counter; ARGV[1]: the limit. Answers the count, or -1 when over.
+# KEYS[1]: the customer's theoretical arrival time (GCRA); ARGV[1]: messages per minute.
+# A customer may send `per_minute` messages at once, then one every 60/per_minute seconds.
+# Answers 1 (accepted) or 0 (over the quota; nothing changes).
 _QUOTA = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], 120) end
-if count > tonumber(ARGV[1]) then return -1 end
-return count
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = 60000 / tonumber(ARGV[1])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local next_tat = tat + interval
+if next_tat - now > 60000 + 1 then return 0 end
+redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now) + 1000)
+return 1
 """
 
 
@@ -97,17 +103,22 @@ class PlatformLimiter:
 
 
 class CustomerQuota:
-    """At most `per_minute` inbound messages per customer in any clock minute."""
+    """At most `per_minute` inbound messages per customer in any minute (a burst of that many,
+    then one every 60/per_minute seconds)."""
 
     def __init__(self, redis: Redis, per_minute: int) -> None:
         self._quota = redis.register_script(_QUOTA)
         self.per_minute = per_minute
 
+    @staticmethod
+    def window() -> str:
+        """The current clock minute: a customer over the quota is told once per minute."""
+        return str(int(time.time() // 60))
+
     async def allow(self, source: str, customer: str) -> bool:
         if self.per_minute <= 0:
             return True
-        window = int(time.time() // 60)
-        count: Any = await self._quota(
-            keys=[keys.customer_quota(source, customer, window)], args=[self.per_minute]
+        accepted: Any = await self._quota(
+            keys=[keys.customer_quota(source, customer)], args=[self.per_minute]
         )
-        return int(count) >= 0
+        return bool(accepted)

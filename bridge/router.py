@@ -224,6 +224,14 @@ class Router:
             }
             await self._store.queue_slack(job)
 
+    async def slow_down(self, conversation: Conversation, window: str) -> None:
+        """A customer went over their message quota: say so once per window (their messages
+        in that window are not passed on)."""
+        once = self._store.event_key("quota", f"{conversation.id}:{window}")
+        await self._outbox.to_customer(
+            conversation, Message(role=Role.SYSTEM, text=texts.SLOW_DOWN), once_key=once
+        )
+
     # --- staff ----------------------------------------------------------------------------
 
     async def staff_post(self, post: StaffPost) -> Message | None:

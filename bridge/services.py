@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from bridge.observability.timeline import Timeline
 from bridge.outbox import Outbox
+from bridge.rate_limits import CustomerQuota
 from bridge.router import Router
 from bridge.settings import Settings
 from bridge.store import ConversationStore
@@ -27,6 +28,9 @@ class Services:
     widget_hub: WidgetHub
     # Call `timeline.closed(id)` when a conversation closes (metrics; see docs/operations.md).
     timeline: Timeline
+    # Per-customer inbound quotas (bridge/rate_limits.py); None: no limit.
+    widget_quota: CustomerQuota | None = None
+    telegram_quota: CustomerQuota | None = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -49,6 +49,11 @@ FILES_NEED_A_PERSON = (
     "it again once they have joined."
 )
 TALK_TO_A_PERSON = "Talk to a person"
+# A customer sending more messages a minute than the bridge accepts (per-customer quota).
+SLOW_DOWN = (
+    "You're sending messages faster than we can take them in. Please wait a minute, then "
+    "send the rest; the messages from the last few seconds were not received."
+)
 
 
 # --- the staff desk (docs/staff-desk.md) ---------------------------------------------------

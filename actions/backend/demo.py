@@ -1,4 +1,7 @@
-"""Demo backend: a SQLite file seeded with Northwind Store data (reset: python -m actions.backend.reset)."""
+"""Demo backend: a SQLite file seeded with Northwind Store data.
+
+Reset it with `python -m actions.backend.reset`.
+"""
 
 from __future__ import annotations
 
@@ -67,19 +70,24 @@ class DemoBackend:
         if current.status != UNSHIPPED:
             raise Refused(refusal.format(status=current.status))
         with self._connect() as db:
-            db.execute(f"UPDATE orders SET {column} = ? WHERE number = ?", (value, number))  # noqa: S608
+            db.execute(f"UPDATE orders SET {column} = ? WHERE number = ?", (value, number))
         return self.order(number)
 
     def cancel_order(self, number: str) -> Order:
         return self._update_unshipped(
-            number, "status", "cancelled",
+            number,
+            "status",
+            "cancelled",
             "it has already been {status}, so it can't be cancelled any more; you can return it "
             "within 30 days instead",
         )
 
     def change_address(self, number: str, address: str) -> Order:
         return self._update_unshipped(
-            number, "address", address, "it has already been {status}, so the address can't change now"
+            number,
+            "address",
+            address,
+            "it has already been {status}, so the address can't change now",
         )
 
     def refund(self, number: str) -> Refund:
@@ -97,12 +105,16 @@ class DemoBackend:
         except NotFound:
             pass
         if order.status != "delivered":
-            raise Refused(f"order {number} is {order.status}: refunds are for delivered orders "
-                          "(cancel an unshipped order instead)")
+            raise Refused(
+                f"order {number} is {order.status}: refunds are for delivered orders "
+                "(cancel an unshipped order instead)"
+            )
         refund = Refund(number, "requested", order.total, date.today().isoformat())
         with self._connect() as db:
-            db.execute("INSERT INTO refunds VALUES (?, ?, ?, ?)",
-                       (refund.order_number, refund.status, refund.amount, refund.updated))
+            db.execute(
+                "INSERT INTO refunds VALUES (?, ?, ?, ?)",
+                (refund.order_number, refund.status, refund.amount, refund.updated),
+            )
         return refund
 
     def invoice_url(self, number: str) -> str:

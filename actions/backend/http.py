@@ -55,7 +55,11 @@ class HttpBackend:
         return Order(**self._call("POST", self._order_path(number) + "/cancel"))
 
     def change_address(self, number: str, address: str) -> Order:
-        return Order(**self._call("PUT", self._order_path(number) + "/shipping-address", {"address": address}))
+        return Order(
+            **self._call(
+                "PUT", self._order_path(number) + "/shipping-address", {"address": address}
+            )
+        )
 
     def refund(self, number: str) -> Refund:
         return Refund(**self._call("GET", self._order_path(number) + "/refund"))

@@ -3,7 +3,7 @@
 POLICIES = {
     "payment_methods": (
         "We accept Visa, Mastercard and American Express (credit or debit), PayPal, Apple Pay, "
-        "Google Pay, and bank transfer for orders over €50. Klarna \"pay in 30 days\" is offered at "
+        'Google Pay, and bank transfer for orders over €50. Klarna "pay in 30 days" is offered at '
         "checkout in Germany, Austria and the Netherlands. We don't take cash on delivery or cheques."
     ),
     "delivery_options": (
@@ -29,45 +29,104 @@ POLICIES = {
     ),
 }
 
-POLICIES.update({
-    "place_order": (
-        "Add items to your basket on northwind.example and check out; you can order as a guest "
-        "or with an account. Phone orders aren't possible, but a person can help if you're stuck."
-    ),
-    "create_account": "Create your account at https://northwind.example/account/signup — it takes a minute.",
-    "edit_account": "Change your name, email, phone or password at https://northwind.example/account/settings.",
-    "switch_account": (
-        "Sign out under Account › Sign out, then sign in with the other account's email. "
-        "Your basket stays with the account it was created in."
-    ),
-    "delete_account": (
-        "Delete your account at https://northwind.example/account/delete. It is removed within "
-        "30 days, except invoices we must keep for tax purposes."
-    ),
-    "registration_problems": (
-        "Most sign-up problems are fixed by: using an email not already registered (try "
-        "https://northwind.example/account/reset if it is), checking spam for the confirmation "
-        "email, and a password of at least 10 characters."
-    ),
-    "set_up_shipping_address": (
-        "Add or change saved addresses at https://northwind.example/account/addresses; mark one as "
-        "default and it's pre-filled at checkout."
-    ),
-    "review": "Thanks! Review anything you bought at https://northwind.example/account/orders › Write a review.",
-    "subscribe": "Subscribe at https://northwind.example/newsletter — one email a week, unsubscribe any time.",
-})
+POLICIES.update(
+    {
+        "place_order": (
+            "Add items to your basket on northwind.example and check out; you can order as a guest "
+            "or with an account. Phone orders aren't possible, but a person can help if you're stuck."
+        ),
+        "create_account": "Create your account at https://northwind.example/account/signup — it takes a minute.",
+        "edit_account": "Change your name, email, phone or password at https://northwind.example/account/settings.",
+        "switch_account": (
+            "Sign out under Account › Sign out, then sign in with the other account's email. "
+            "Your basket stays with the account it was created in."
+        ),
+        "delete_account": (
+            "Delete your account at https://northwind.example/account/delete. It is removed within "
+            "30 days, except invoices we must keep for tax purposes."
+        ),
+        "registration_problems": (
+            "Most sign-up problems are fixed by: using an email not already registered (try "
+            "https://northwind.example/account/reset if it is), checking spam for the confirmation "
+            "email, and a password of at least 10 characters."
+        ),
+        "set_up_shipping_address": (
+            "Add or change saved addresses at https://northwind.example/account/addresses; mark one as "
+            "default and it's pre-filled at checkout."
+        ),
+        "review": "Thanks! Review anything you bought at https://northwind.example/account/orders › Write a review.",
+        "subscribe": "Subscribe at https://northwind.example/newsletter — one email a week, unsubscribe any time.",
+    }
+)
 
 # number, status, items, total, address, carrier, tracking_url, eta, payment
 ORDERS = [
-    ("10234", "processing", "2 × linen shirt", "€79.90", "12 Elm Road, Leeds LS1 4AB", None, None, "3–5 working days", "paid"),
-    ("10235", "shipped", "Espresso machine", "€249.00", "4 Rue Victor Hugo, 69002 Lyon", "DHL",
-     "https://track.example/DHL/00340434161094042557", "tomorrow", "paid"),
-    ("10236", "delivered", "Running shoes", "€119.00", "Kastanienallee 8, 10435 Berlin", "DPD",
-     "https://track.example/DPD/01505012345678", None, "paid"),
-    ("10237", "processing", "Desk lamp", "€39.50", "7 Harbour St, Cork", None, None, "3–5 working days", "failed"),
-    ("10238", "delivered", "Wool blanket", "€64.00", "Via Roma 21, 20121 Milano", "GLS",
-     "https://track.example/GLS/ZX81234", None, "refunded"),
-    ("10239", "cancelled", "Phone case", "€15.00", "22 King St, Bristol BS1 4ER", None, None, None, "refunded"),
+    (
+        "10234",
+        "processing",
+        "2 × linen shirt",
+        "€79.90",
+        "12 Elm Road, Leeds LS1 4AB",
+        None,
+        None,
+        "3–5 working days",
+        "paid",
+    ),
+    (
+        "10235",
+        "shipped",
+        "Espresso machine",
+        "€249.00",
+        "4 Rue Victor Hugo, 69002 Lyon",
+        "DHL",
+        "https://track.example/DHL/00340434161094042557",
+        "tomorrow",
+        "paid",
+    ),
+    (
+        "10236",
+        "delivered",
+        "Running shoes",
+        "€119.00",
+        "Kastanienallee 8, 10435 Berlin",
+        "DPD",
+        "https://track.example/DPD/01505012345678",
+        None,
+        "paid",
+    ),
+    (
+        "10237",
+        "processing",
+        "Desk lamp",
+        "€39.50",
+        "7 Harbour St, Cork",
+        None,
+        None,
+        "3–5 working days",
+        "failed",
+    ),
+    (
+        "10238",
+        "delivered",
+        "Wool blanket",
+        "€64.00",
+        "Via Roma 21, 20121 Milano",
+        "GLS",
+        "https://track.example/GLS/ZX81234",
+        None,
+        "refunded",
+    ),
+    (
+        "10239",
+        "cancelled",
+        "Phone case",
+        "€15.00",
+        "22 King St, Bristol BS1 4ER",
+        None,
+        None,
+        None,
+        "refunded",
+    ),
 ]
 
 # order_number, status, amount, updated
@@ -77,4 +136,8 @@ REFUNDS = [
     ("10236", "requested", "€119.00", "2026-11-21"),
 ]
 
-CUSTOMERS = [("ana@example.com", "Ana García", 1), ("tom@example.com", "Tom Becker", 1), ("li@example.com", "Li Wei", 0)]
+CUSTOMERS = [
+    ("ana@example.com", "Ana García", 1),
+    ("tom@example.com", "Tom Becker", 1),
+    ("li@example.com", "Li Wei", 0),
+]

@@ -46,6 +46,11 @@ async def webhook(request: web.Request) -> web.Response:
     conversation = await services.store.ensure(
         f"tg-{chat_id}", Channel.TELEGRAM, str(chat_id), name
     )
+    quota = services.telegram_quota
+    if quota is not None and not await quota.allow("telegram", str(chat_id)):
+        # Over the customer's quota: not passed on; they are told once per window.
+        await services.router.slow_down(conversation, quota.window())
+        return web.json_response({"ok": True, "rate_limited": True})
     # Fetched before the update is acknowledged: if Telegram's file server fails, the update is
     # redelivered rather than the photo lost.
     attachment = await _attachment(request.app[TELEGRAM_BOT], update)

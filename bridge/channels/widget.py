@@ -201,6 +201,13 @@ class WidgetSession:
         if self._conversation is None:
             raise FrameError("bad_frame", "send `hello` first", client_msg_id)
         conversation = self._conversation
+        quota = self._services.widget_quota
+        if quota is not None and not await quota.allow("widget", conversation.id):
+            raise FrameError(
+                "rate_limited",
+                f"at most {quota.per_minute} messages a minute; please wait, then send again",
+                client_msg_id,
+            )
         message = Message(role=Role.CUSTOMER, text=text, client_msg_id=client_msg_id)
         file_id = frame.get("file")
         if file_id is not None:

@@ -28,9 +28,14 @@ async def test_telegram_button_hands_over_in_one_tap(stack: Stack, chat_id: int)
     await customer.tap(offer["message_id"], button["callback_data"])
     await customer.wait_for(lambda t: NOTICE in t, "the handoff notice")
     thread_ts = await StaffDesk(stack.slack_url).wait_for_thread(f"tg-{chat_id}")
-    thread = await StaffDesk(stack.slack_url).thread_text(thread_ts)
-    # The thread shows the off-topic question that came before the tap.
-    assert "asked for a person" in thread and "banana bread" in thread
+    # The thread shows the off-topic question that came before the tap (the transcript is
+    # posted after the card, at the channel's pace).
+    thread = await eventually(
+        lambda: StaffDesk(stack.slack_url).thread_text(thread_ts),
+        lambda text: "banana bread" in text,
+        what="the transcript in the thread",
+    )
+    assert "asked for a person" in thread
 
 
 async def test_second_miss_in_a_row_hands_over(stack: Stack, chat_id: int) -> None:

@@ -32,8 +32,12 @@ async def test_widget_customer_reaches_staff_and_keeps_history(
     assert await _role(page, "bot").count() == bot_count
 
     thread_ts = await desk.wait_for_thread(await conversation_id(page))
-    thread = await desk.thread_text(thread_ts)
-    assert "which payment methods can I use?" in thread
+    # The transcript follows the card at the channel's posting pace.
+    thread = await eventually(
+        lambda: desk.thread_text(thread_ts),
+        lambda text: "which payment methods can I use?" in text,
+        what="the transcript in the thread",
+    )
     assert "asked for a person" in thread
 
     await desk.reply(thread_ts, "Hello, Alice from support here.")
