@@ -29,6 +29,9 @@ help:
 	@echo "make validate  check the training data (rasa data validate)"
 	@echo "make evaluate  DATA=<csv> OUT=<json>: evaluate the trained assistant"
 	@echo "make lint      ruff and mypy"
+	@echo "make faults    fault-injection suite (writes faults/report.md)"
+	@echo "make bench     measure every hop against its floor (writes bench/report/)"
+	@echo "make review / candidate / compare / promote / forget: the retraining loop (docs/learning.md)"
 
 $(UV):
 	@echo "== installing uv (fast Python environments)"
@@ -134,3 +137,10 @@ promote: $(RASA_VENV)/.installed
 forget: $(BRIDGE_VENV)/.installed
 	@test -n "$(CUSTOMER)" || { echo "usage: make forget CUSTOMER=<conversation id or telegram chat id> [SLACK=1]"; exit 2; }
 	$(BRIDGE_PY) -m tools.forget "$(CUSTOMER)" $(if $(SLACK),--slack)
+
+# Fault-injection suite (docs/faults.md): kills, restarts and platform errors on a live
+# conversation; writes faults/report.json and faults/report.md and fails on any message lost,
+# duplicated or out of order. About two minutes; CI runs it after `make test`.
+.PHONY: faults
+faults: setup $(MODEL)
+	$(BRIDGE_PY) -m pytest -q faults -p no:cacheprovider $(PYTEST_ARGS)

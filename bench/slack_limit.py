@@ -47,7 +47,9 @@ async def run(bench: BenchStack, handoffs: int) -> dict[str, Any]:
         first_post = len(bench.sink.posts)
         started = time.time()
         await asyncio.gather(*(say(s, HANDOFF_TEXT) for s in sockets))
-        budget_s = handoffs / LIMIT_PER_S * 1.6 + 60
+        # A handoff may take several posts (opening card, transcript…): wait for up to three
+        # each at the limit, plus a minute; the figures say how long it really took.
+        budget_s = handoffs * 3 / LIMIT_PER_S + 60
         waits: list[asyncio.Future[Any]] = [*posted.values(), *told]
         await asyncio.wait(waits, timeout=budget_s)
         opened: dict[str, Post] = {c: f.result() for c, f in posted.items() if f.done()}

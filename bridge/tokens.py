@@ -19,7 +19,8 @@ class SessionTokens:
         if not isinstance(token, str) or token.count(".") != 1 or len(token) > 256:
             return None
         conversation_id, signature = token.split(".")
-        if not hmac.compare_digest(signature, self._signature(conversation_id)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (any client can send).
+        if not hmac.compare_digest(signature.encode(), self._signature(conversation_id).encode()):
             return None
         return conversation_id
 

@@ -28,8 +28,32 @@ def add_routes(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.Response:
-    bolt_response = await request.app[BOLT_APP].async_dispatch(await to_bolt_request(request))
+    try:
+        # Bolt reads the body before checking the signature; what it cannot read is not Slack's.
+        bolt_request = await to_bolt_request(request)
+        if not _well_formed(bolt_request.body):
+            raise ValueError("not shaped like a Slack request")
+    except Exception:  # malformed JSON, a non-object payload, absurd nesting
+        return web.json_response({"error": "the body is not a Slack request"}, status=400)
+    bolt_response = await request.app[BOLT_APP].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+def _well_formed(body: object) -> bool:
+    """The shape bolt's own helpers take for granted (they fail with a 500 otherwise)."""
+    if not isinstance(body, dict):
+        return False
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return (
+            isinstance(actions, list)
+            and bool(actions)
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    if kind == "event_callback":
+        return isinstance(body.get("event"), dict)
+    return True
 
 
 def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:

@@ -32,14 +32,21 @@ async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error": "bad secret token"}, status=403)
     try:
         data = await request.json()
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
         update = Update.de_json(data, request.app[TELEGRAM_BOT])
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # anything ptb cannot read (wrong types, absurd values) is bad input
         return web.json_response(
             {"ok": False, "error": f"not a Telegram update: {exc}"}, status=400
         )
     if update is None:
         return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
-    incoming = _customer_message(update)
+    try:
+        incoming = _customer_message(update)
+    except (AttributeError, TypeError):  # ptb does not check types: a chat of null, say
+        incoming = None
+    if incoming is not None and (type(incoming[0]) is not int or not isinstance(incoming[2], str)):
+        return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
     if incoming is None:
         return web.json_response({"ok": True, "ignored": True})
     chat_id, name, text, payload = incoming

@@ -14,7 +14,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bridge import slack_card, slack_format
 from bridge.models import Conversation
 from bridge.rate_limits import PlatformLimiter
-from bridge.senders.stream import RetryLater, Undeliverable
+from bridge.senders.stream import RetryLater, Undeliverable, after_delivery
 from bridge.store import ConversationStore
 
 # A returning customer's card links this many of their most recent earlier threads.
@@ -95,7 +95,10 @@ class SlackThreadSender:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-            await self._store.link_thread(conversation.id, self._channel, str(response["ts"]))
+            ts = str(response["ts"])
+            await after_delivery(
+                lambda: self._store.link_thread(conversation.id, self._channel, ts), "the thread"
+            )
             return
         if job["kind"] == "update_card":
             if job.get("thread_ts") != conversation.thread_ts:

@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bridge import keys
 from bridge.observability import metrics
@@ -58,8 +60,23 @@ class Coalescer(Protocol):
 # timeout (5 s by default in redis-py), or an idle stream looks like a dead connection.
 BLOCK_MS = 2000
 READ_COUNT = 50
+# A delivered entry's acknowledgement is retried for about half a minute (Redis restarting).
+ACK_TRIES = 60
 
 Entry = tuple[str, dict[str, str]]
+
+
+async def after_delivery(step: Callable[[], Awaitable[None]], what: str) -> None:
+    """Bookkeeping once the platform has the message (a receipt, the thread's ts). A Redis blip
+    here must not fail the delivery, or the message would be sent again: retry for a while."""
+    for _ in range(ACK_TRIES - 1):
+        try:
+            await step()
+            return
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("delivered; %s not yet recorded: %s", what, exc)
+            await asyncio.sleep(0.5)
+    await step()
 
 
 class StreamSender:
@@ -112,9 +129,17 @@ class StreamSender:
                 await self._send_buffered()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a Redis blip must not stop delivery for good
+            except Exception as exc:  # a Redis blip must not stop delivery for good
                 log.exception("sender %s: read failed; retrying", self.stream)
                 await self._pause(1.0)
+                if "NOGROUP" in str(exc):  # Redis came back without our data
+                    with contextlib.suppress(Exception):
+                        await self._ensure_group()
+                # Start again from what Redis says we hold: every entry read and not yet
+                # acknowledged, oldest first (the buffer may have lost track mid-step).
+                self._buffer.clear()
+                with contextlib.suppress(Exception):
+                    await self._fill("0")
 
     async def _ensure_group(self) -> None:
         try:
@@ -195,7 +220,7 @@ class StreamSender:
             try:
                 async with self.in_flight.step():
                     await self._deliver(fields)
-                    await self._redis.xack(self.stream, keys.SENDER_GROUP, *ids)
+                    await self._ack(ids)
             except RetryLater as exc:
                 if attempt == self._max_attempts:
                     metrics.delivery_failed(self.stream, "gave_up")
@@ -210,9 +235,31 @@ class StreamSender:
                 metrics.delivery_failed(self.stream, "refused")
                 await self._dead_letter(ids, fields, str(exc))
                 return
+            except (RedisConnectionError, RedisTimeoutError):
+                raise  # Redis is away: the run loop starts again from the pending list
+            except Exception as exc:  # a bug or a malformed job: retried, then dead-lettered
+                log.exception("%s %s: delivery failed unexpectedly", self.stream, ids[0])
+                if attempt == self._max_attempts:
+                    metrics.delivery_failed(self.stream, "gave_up")
+                    await self._dead_letter(ids, fields, f"failed: {exc!r}")
+                    return
+                await self._pause(delay)
+                delay = min(delay * 2, self._max_delay_s)
             else:
                 metrics.message(metrics.channel_of(self.stream), "out")
                 return
+
+    async def _ack(self, ids: list[str]) -> None:
+        """The platform has the message: keep trying to record that, so a Redis blip right
+        now does not make us send it again."""
+        for _ in range(ACK_TRIES - 1):
+            try:
+                await self._redis.xack(self.stream, keys.SENDER_GROUP, *ids)
+                return
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("%s %s: delivered, not yet acknowledged: %s", self.stream, ids[0], exc)
+                await asyncio.sleep(0.5)
+        await self._redis.xack(self.stream, keys.SENDER_GROUP, *ids)
 
     async def _pause(self, seconds: float) -> None:
         """Back off, but wake at once when asked to stop."""

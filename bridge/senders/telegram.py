@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bridge import slack_format, texts
 from bridge.models import Role
 from bridge.rate_limits import PlatformLimiter
-from bridge.senders.stream import RetryLater, Undeliverable
+from bridge.senders.stream import RetryLater, Undeliverable, after_delivery
 from bridge.slack_format import split_posts
 from bridge.store import ConversationStore
 from bridge.texts import DELIVERED, not_delivered
@@ -76,7 +76,12 @@ class TelegramSender:
                 "ts": job["slack_ts"],
                 "name": DELIVERED,
             }
-            await self._store.delivered(job["slack_channel"], job["slack_ts"], sent_ids, receipt)
+            await after_delivery(
+                lambda: self._store.delivered(
+                    job["slack_channel"], job["slack_ts"], sent_ids, receipt
+                ),
+                "the Slack receipt",
+            )
 
     async def undeliverable(self, job: dict[str, str], reason: str) -> None:
         """A staff message that will never arrive: say so in its thread, with the reason."""
