@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devstack.processes import RASA_BIN, ROOT, Service, free_port, http_ok
-from devstack.stack import MODEL
+from devstack.processes import RASA_BIN, ROOT, free_port
+from devstack.stack import rasa_server
 
 from .stats import median
 
@@ -56,28 +56,7 @@ def cold_start_s(log_dir: Path) -> float:
     endpoints = log_dir / "rasa-cold-endpoints.yml"
     # No action server: readiness does not need one, and nothing is asked of the bot here.
     endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{free_port()}/webhook\n")
-    service = Service(
-        "rasa-cold",
-        [
-            str(RASA_BIN / "rasa"),
-            "run",
-            "--enable-api",
-            "-m",
-            str(MODEL),
-            "--credentials",
-            "bot/credentials.yml",
-            "--endpoints",
-            str(endpoints),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        log_dir,
-        env={"TF_CPP_MIN_LOG_LEVEL": "2"},
-        ready=lambda: http_ok(f"http://127.0.0.1:{port}/status", contains="model_file"),
-        ready_timeout_s=240,
-    )
+    service = rasa_server("rasa-cold", endpoints, port, log_dir)
     started = time.monotonic()
     try:
         service.start()

@@ -177,28 +177,7 @@ class Stack:
             f"  db: {RASA_TRACKER_DB}\n{expiry}"
             + (f"  password: {redis.password}\n" if redis.password else "")
         )
-        return Service(
-            "rasa",
-            [
-                str(RASA_BIN / "rasa"),
-                "run",
-                "--enable-api",
-                "-m",
-                str(MODEL),
-                "--credentials",
-                "bot/credentials.yml",
-                "--endpoints",
-                str(endpoints),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(self.ports.rasa),
-            ],
-            self.run_dir,
-            env={"TF_CPP_MIN_LOG_LEVEL": "2"},
-            ready=lambda: http_ok(f"{self.rasa_url}/status", contains="model_file"),
-            ready_timeout_s=240,
-        )
+        return rasa_server("rasa", endpoints, self.ports.rasa, self.run_dir)
 
     def _slack(self) -> Service:
         return Service(
@@ -250,3 +229,29 @@ class Stack:
             env=env | extra_env,
             ready=lambda: http_ok(f"{self.bridge_url}/healthz"),
         )
+
+
+def rasa_server(name: str, endpoints: Path, port: int, log_dir: Path) -> Service:
+    """Rasa with the current model, on loopback only: its REST channel is unauthenticated."""
+    return Service(
+        name,
+        [
+            str(RASA_BIN / "rasa"),
+            "run",
+            "--enable-api",
+            "-m",
+            str(MODEL),
+            "--credentials",
+            "bot/credentials.yml",
+            "--endpoints",
+            str(endpoints),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        log_dir,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2"},
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/status", contains="model_file"),
+        ready_timeout_s=240,
+    )
