@@ -39,7 +39,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
 
     @bolt.middleware
     async def staff_marks(
-        body: dict[str, Any], response: BoltResponse, next: Callable[[], Awaitable[None]]
+        body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         event = body.get("event") if body.get("type") == "event_callback" else None
         if isinstance(event, dict) and _is_mark_command(event, staff_channel):
@@ -51,7 +51,9 @@ def register(bolt: AsyncApp, services: Services) -> None:
                 str(event.get("user") or ""),
                 "",
             )
-            return response  # handled here: the thread-reply listener must not relay it
+            # Handled here, so the thread-reply listener never relays it; an explicit 200 stops
+            # Slack from retrying the event.
+            return BoltResponse(status=200, body="")
         if isinstance(event, dict) and _is_mark_reaction(event, staff_channel):
             await _on_reaction(event)
         await next()

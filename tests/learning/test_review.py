@@ -6,6 +6,8 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import aiohttp
+
 from devstack.stack import Stack
 from tests.desk.helpers import Desk
 from tests.learning.conftest import RASA_PYTHON, tool
@@ -44,6 +46,15 @@ async def test_review_file_lists_misses_handoffs_and_staff_marks(
     )
     # A command is for the team: the customer never sees it.
     assert not any("!intent" in t for t in await customer.texts())
+    # The bridge answered Slack's delivery of the command with a 2xx: no retries.
+    replies = await desk.thread(thread_ts)
+    command_ts = next(m["ts"] for m in replies if m.get("text") == "!intent complaint")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{stack.slack_url}/_test/deliveries") as response,
+    ):
+        deliveries = [d for d in await response.json() if d["ts"] == command_ts]
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)], deliveries
 
     out = tmp_path / "candidates.yml"
     done = await asyncio.to_thread(tool, stack, "tools.review", "--out", str(out))
