@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import CommerceBackend, NotFound, Refused, get_backend
+from actions.backend.base import Refund
 
 ORDER_NUMBER = re.compile(r"\b(\d{4,15})\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -82,16 +83,15 @@ def _refund_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> N
     except NotFound:
         d.utter_message(response="utter_refund_none", number=x["order_number"])
         return
-    d.utter_message(
-        response=f"utter_refund_{r.status}",
-        number=r.order_number,
-        amount=r.amount,
-        updated=r.updated,
-    )
+    _say_refund(d, r)
 
 
 def _request_refund(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
     r = b.request_refund(x["order_number"])
+    _say_refund(d, r)
+
+
+def _say_refund(d: CollectingDispatcher, r: Refund) -> None:
     d.utter_message(
         response=f"utter_refund_{r.status}",
         number=r.order_number,

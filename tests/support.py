@@ -108,3 +108,17 @@ class StaffDesk:
 
     async def reply(self, thread_ts: str, text: str) -> None:
         await self.person.chat_postMessage(channel=STAFF_CHANNEL, thread_ts=thread_ts, text=text)
+
+
+async def telegram_handoff(
+    telegram_url: str,
+    desk: StaffDesk,
+    chat_id: int,
+    name: str,
+    text: str = "I want to talk to a person",
+) -> tuple[TelegramCustomer, str]:
+    """A Telegram customer who asked for a person; returns them and their thread's ts."""
+    customer = TelegramCustomer(telegram_url, chat_id, first_name=name)
+    await customer.say(text)
+    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
+    return customer, await desk.wait_for_thread(f"tg-{chat_id}")

@@ -11,7 +11,11 @@ from typing import Any
 
 import aiohttp
 
-from tests.support import STAFF_CHANNEL, StaffDesk, TelegramCustomer, eventually
+from tests.support import (
+    STAFF_CHANNEL,
+    StaffDesk,
+    eventually,
+)
 
 JSON = dict[str, Any]
 
@@ -84,16 +88,6 @@ class Desk(StaffDesk):
 
     async def bot_posts(self, thread_ts: str) -> list[str]:
         return [m.get("text", "") for m in (await self.thread(thread_ts))[1:] if m.get("bot_id")]
-
-
-async def telegram_handoff(
-    telegram_url: str, desk: Desk, chat_id: int, name: str
-) -> tuple[TelegramCustomer, str]:
-    """A Telegram customer who asked for a person; returns them and their card's ts."""
-    customer = TelegramCustomer(telegram_url, chat_id, first_name=name)
-    await customer.say("I want to talk to a person")
-    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
-    return customer, await desk.wait_for_thread(f"tg-{chat_id}")
 
 
 class WidgetCustomer:

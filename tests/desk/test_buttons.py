@@ -8,8 +8,8 @@ import time
 import aiohttp
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, WidgetCustomer, buttons, card_text, telegram_handoff
-from tests.support import eventually
+from tests.desk.helpers import Desk, WidgetCustomer, buttons, card_text
+from tests.support import eventually, telegram_handoff
 
 
 async def test_claim_shows_who_has_it_and_tells_the_customer(stack: Stack, chat_id: int) -> None:

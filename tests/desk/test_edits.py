@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.async_api import Browser, expect
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, WidgetCustomer, telegram_handoff
-from tests.support import STAFF_CHANNEL, eventually
+from tests.desk.helpers import Desk, WidgetCustomer
+from tests.support import STAFF_CHANNEL, eventually, telegram_handoff
 from tests.widget_page import MESSAGES, ask_for_a_person
 
 

@@ -8,8 +8,8 @@ import aiohttp
 from playwright.async_api import Browser, expect
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, WidgetCustomer, telegram_handoff
-from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually
+from tests.desk.helpers import Desk, WidgetCustomer
+from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually, telegram_handoff
 from tests.widget_page import ask_for_a_person
 
 # A 2x1 PNG header is enough for both stand-ins to call it an image.

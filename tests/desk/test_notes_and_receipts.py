@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, WidgetCustomer, telegram_handoff
-from tests.support import eventually
+from tests.desk.helpers import Desk, WidgetCustomer
+from tests.support import eventually, telegram_handoff
 
 
 async def test_notes_never_reach_the_customer(stack: Stack, chat_id: int) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, WidgetCustomer, card_text, telegram_handoff
-from tests.support import eventually
+from tests.desk.helpers import Desk, WidgetCustomer, card_text
+from tests.support import eventually, telegram_handoff
 
 
 async def _new_card(desk: Desk, needle: str, old: set[str]) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from devstack.stack import Stack
-from tests.desk.helpers import Desk, card_text, telegram_handoff
-from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually
+from tests.desk.helpers import Desk, card_text
+from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually, telegram_handoff
 
 
 async def test_customer_text_on_the_card_cannot_ping_or_link(stack: Stack, chat_id: int) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from devstack.stack import Stack
-from tests.support import StaffDesk, TelegramCustomer, eventually
+from tests.support import StaffDesk, eventually, telegram_handoff
 
 
 async def test_conversation_survives_bridge_kill(stack: Stack, chat_id: int) -> None:
-    customer = TelegramCustomer(stack.telegram_url, chat_id, first_name="Farah")
     desk = StaffDesk(stack.slack_url)
-    await customer.say("let me talk to a real person")
-    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
-    thread_ts = await desk.wait_for_thread(f"tg-{chat_id}")
+    customer, thread_ts = await telegram_handoff(
+        stack.telegram_url, desk, chat_id, "Farah", "let me talk to a real person"
+    )
 
     bridge = stack.services["bridge"]
     bridge.kill()  # SIGKILL: no chance to flush anything

@@ -8,7 +8,7 @@ import logging
 
 from bridge.observability.logs import JsonFormatter, Redactor, conversation_context
 from devstack.stack import LOCAL_SLACK, LOCAL_TELEGRAM, Stack
-from tests.support import StaffDesk, TelegramCustomer
+from tests.support import StaffDesk, telegram_handoff
 
 
 async def test_log_is_json_tagged_and_free_of_secrets_and_bodies(
@@ -21,11 +21,14 @@ async def test_log_is_json_tagged_and_free_of_secrets_and_bodies(
     offset = bridge.log_path.stat().st_size
     bridge.start()
 
-    customer = TelegramCustomer(stack.telegram_url, chat_id, first_name="Noor")
     desk = StaffDesk(stack.slack_url)
-    await customer.say("I want to talk to a person about zebra-umbrella-7")
-    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
-    thread_ts = await desk.wait_for_thread(f"tg-{chat_id}")
+    customer, thread_ts = await telegram_handoff(
+        stack.telegram_url,
+        desk,
+        chat_id,
+        "Noor",
+        "I want to talk to a person about zebra-umbrella-7",
+    )
     await desk.reply(thread_ts, "Hello Noor, quokka-lantern-3 here")
     await customer.wait_for(lambda t: "quokka-lantern-3" in t, "the staff reply")
 

@@ -8,16 +8,13 @@ from redis.asyncio import Redis
 from bridge.observability.timeline import Timeline
 from devstack.stack import Stack
 from tests.ops.conftest import scrape, value
-from tests.support import StaffDesk, TelegramCustomer
+from tests.support import StaffDesk, telegram_handoff
 
 
 async def test_a_handoff_shows_up_in_the_metrics(stack: Stack, chat_id: int) -> None:
     before = await scrape(stack.bridge_url)
-    customer = TelegramCustomer(stack.telegram_url, chat_id, first_name="Mira")
     desk = StaffDesk(stack.slack_url)
-    await customer.say("I want to talk to a person")
-    await customer.wait_for(lambda t: "person from our team" in t, "the handoff notice")
-    thread_ts = await desk.wait_for_thread(f"tg-{chat_id}")
+    customer, thread_ts = await telegram_handoff(stack.telegram_url, desk, chat_id, "Mira")
     await desk.reply(thread_ts, "Hi Mira, Bob here.")
     await customer.wait_for(lambda t: "Bob here" in t, "the staff reply")
 
