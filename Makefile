@@ -7,10 +7,20 @@ RASA_VENV   := .venvs/rasa
 BRIDGE_PY   := $(BRIDGE_VENV)/bin/python
 RASA        := $(RASA_VENV)/bin/rasa
 MODEL       := models/current.tar.gz
-TRAINING_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
+# What Rasa trains on. data/review/ (written by `make review`) holds unchecked customer messages
+# and is never trained on; a maintainer moves the checked ones into data/nlu/reviewed.yml.
+TRAIN_DATA  := data/nlu data/rules.yml
+TRAINING_INPUTS := config.yml bot/domain.yml $(shell find $(TRAIN_DATA) -name '*.yml' 2>/dev/null) \
 	$(wildcard bot/nlu/*.py)
 SHARED_DATA := ../shared/datasets
 DEV_SPLIT   := $(SHARED_DATA)/bitext_customer_support.csv
+# The rows the CI gate and `make evaluate` measure on: data the model never trained on.
+GATE_ROWS   := $(DEV_SPLIT):dev $(SHARED_DATA)/clinc150_out_of_scope_dev.csv:val
+# The retraining loop (docs/learning.md); each can be given on the command line.
+CURRENT     := $(MODEL)
+CANDIDATE   := models/candidate.tar.gz
+TRAIN_CONFIG := config.yml
+COMPARE_OUT := .run/compare
 export RASA_TELEMETRY_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
@@ -19,19 +29,26 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help setup run test lint model train validate evaluate evaluate-gate clean
+.PHONY: help setup run test lint model validate evaluate-gate clean
 
 help:
 	@echo "make run       run the product (local Slack/Telegram stand-ins unless tokens are set)"
 	@echo "make test      run every test (installs environments and trains a model if needed)"
-	@echo "make model     train a model if the training data changed"
-	@echo "make train     retrain the model now"
+	@echo "make model     train the first model, or retrain the current one if the data changed"
 	@echo "make validate  check the training data (rasa data validate)"
-	@echo "make evaluate  DATA=<csv> OUT=<json>: evaluate the trained assistant"
 	@echo "make lint      ruff and mypy"
 	@echo "make faults    fault-injection suite (writes faults/report.md)"
 	@echo "make bench     measure every hop against its floor (writes bench/report/)"
-	@echo "make review / candidate / compare / promote / forget: the retraining loop (docs/learning.md)"
+	@echo ""
+	@echo "Improving the bot from real conversations (docs/learning.md):"
+	@echo "make review    what the bot could not handle -> data/review/candidates.yml"
+	@echo "make train     train the new model from data/ -> $(CANDIDATE) (progress shown)"
+	@echo "make evaluate  new model vs current on the dev split and the reviewed examples:"
+	@echo "               each metric before/after, what got better and worse, the targets"
+	@echo "make promote   make the new model current (refused below the targets unless FORCE=1)"
+	@echo "make forget    CUSTOMER=<id> [SLACK=1]: erase one customer"
+	@echo "make evaluate DATA=<csv> OUT=<json>   evaluate the current model on any text,intent CSV"
+	@echo "make evaluate-gate                    the CI gate: the current model against the targets"
 
 $(UV):
 	@echo "== installing uv (fast Python environments)"
@@ -56,29 +73,18 @@ model: $(MODEL)
 
 $(MODEL): $(TRAINING_INPUTS) | $(RASA_VENV)/.installed
 	@echo "== training the assistant (progress below)"
-	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
+	$(RASA) train --config config.yml --domain bot/domain.yml --data $(TRAIN_DATA) --out models \
 		--fixed-model-name current
 	touch $@
 
-train: $(RASA_VENV)/.installed
-	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
-		--fixed-model-name current --force
-
 # Warnings are not fatal: responses are sent by action_route, which the validator cannot see.
 validate: $(RASA_VENV)/.installed
-	$(RASA) data validate --config config.yml --domain bot/domain.yml --data data
-
-# make evaluate DATA=<csv with text,intent[,split]> OUT=<json> [SPLIT=dev] [GATE=1]
-evaluate: setup $(MODEL)
-	@test -n "$(DATA)" || { echo "usage: make evaluate DATA=<csv> OUT=<json> [SPLIT=dev] [GATE=1]"; exit 2; }
-	$(RASA_VENV)/bin/python -m tools.evaluate --data "$(DATA)" --out "$(or $(OUT),.run/evaluation.json)" \
-		--model $(MODEL) $(if $(SPLIT),--split $(SPLIT)) $(if $(GATE),--gate)
+	$(RASA) data validate --config config.yml --domain bot/domain.yml --data $(TRAIN_DATA)
 
 # The CI gate: issue 3's quality targets on data the model never trained on (the shared Bitext
 # dev split and the CLINC out-of-scope validation rows). Timings are reported, not gated.
 evaluate-gate: setup $(MODEL)
-	$(RASA_VENV)/bin/python -m tools.evaluate --data $(DEV_SPLIT):dev \
-		--data $(SHARED_DATA)/clinc150_out_of_scope_dev.csv:val \
+	$(RASA_VENV)/bin/python -m tools.evaluate $(foreach rows,$(GATE_ROWS),--data $(rows)) \
 		--out .run/evaluation-gate.json --model $(MODEL) --gate
 
 run: setup $(MODEL)
@@ -108,30 +114,52 @@ check-deployment: $(BRIDGE_VENV)/.installed
 # --- benchmarks (issue 6; docs/benchmarks.md) ---
 .PHONY: bench
 
-# Every measurement in one run (~12 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
+# Every measurement in one run (~17 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
 bench: setup $(MODEL)
 	$(BRIDGE_PY) -m bench
 
 # --- learning from conversations (issue 7; docs/learning.md) ---
-.PHONY: review candidate compare promote forget
+# make review -> (move checked examples into data/nlu/) -> make train -> make evaluate -> make promote
+.PHONY: review train evaluate promote forget candidate compare
 
 # What the bot could not handle, from Redis, as Rasa NLU YAML for a maintainer to label.
 review: $(BRIDGE_VENV)/.installed
 	$(BRIDGE_PY) -m tools.review $(if $(OUT),--out "$(OUT)")
 
-# Trains a candidate model from the current data, beside the current one (progress below).
-candidate: $(RASA_VENV)/.installed
-	$(RASA) train --config config.yml --domain bot/domain.yml --data data --out models \
-		--fixed-model-name candidate --force
+# Trains the new model: the candidate beside the current one, which stays in service until
+# `make promote` (the very first model becomes the current one). Rasa's progress is shown.
+train: $(RASA_VENV)/.installed
+	@if [ -f "$(CURRENT)" ]; then out="$(CANDIDATE)"; next="make evaluate"; \
+	else out="$(CURRENT)"; next="make run"; fi; \
+	$(RASA_VENV)/bin/python -m tools.train --out "$$out" --data $(TRAIN_DATA) \
+		--config "$(TRAIN_CONFIG)" && echo "next: $$next"
 
-# The candidate against the current model: dev split and reviewed examples, better and worse.
-compare: setup $(MODEL)
-	@test -f models/candidate.tar.gz || $(MAKE) --no-print-directory candidate
-	$(RASA_VENV)/bin/python -m tools.compare
+# `make evaluate`: the new model against the current one on the dev split (the CI gate's rows)
+# and the reviewed examples; each metric before/after, what got better and worse, the targets.
+# `make evaluate DATA=<csv with text,intent[,split]> OUT=<json> [SPLIT=dev] [GATE=1]` evaluates
+# the current model alone on any CSV instead (docs/evaluation.md).
+ifeq ($(origin DATA),command line)
+evaluate: setup $(MODEL)
+	$(RASA_VENV)/bin/python -m tools.evaluate --data "$(DATA)" --out "$(or $(OUT),.run/evaluation.json)" \
+		--model $(MODEL) $(if $(SPLIT),--split $(SPLIT)) $(if $(GATE),--gate)
+else
+evaluate: $(RASA_VENV)/.installed
+	@if [ -f "$(CANDIDATE)" ] && [ -n "$$(find $(TRAINING_INPUTS) -newer "$(CANDIDATE)" 2>/dev/null | head -1)" ]; then \
+		echo "note: the training data changed after $(CANDIDATE) was trained; \`make train\` again to include it"; fi
+	$(RASA_VENV)/bin/python -m tools.compare --candidate "$(CANDIDATE)" --current "$(CURRENT)" \
+		$(foreach rows,$(GATE_ROWS),--data $(rows)) $(foreach f,$(REVIEWED),--reviewed $(f)) \
+		--out "$(COMPARE_OUT)"
+endif
 
-# Makes the candidate current and loads it into the running Rasa; FORCE=1 below the targets.
+# Makes the candidate current and loads it into the running Rasa (RASA_URL); refused when the
+# last `make evaluate` found it below the targets, unless FORCE=1.
 promote: $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/python -m tools.promote $(if $(FORCE),--force)
+	$(RASA_VENV)/bin/python -m tools.promote --candidate "$(CANDIDATE)" --current "$(CURRENT)" \
+		--report "$(COMPARE_OUT)/report.json" $(if $(filter 1 yes true,$(FORCE)),--force)
+
+# Earlier names of `make train` and `make evaluate`.
+candidate: train
+compare: evaluate
 
 # make forget CUSTOMER=<conversation id or Telegram chat id> [SLACK=1]
 forget: $(BRIDGE_VENV)/.installed

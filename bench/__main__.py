@@ -33,7 +33,7 @@ class Plan:
     repeats: int = 3
     warmup: int = 5
     bot_turns: int = 60
-    handoffs: int = 30
+    handoffs: int = 20
     relay_threads: int = 8
     relay_rate: float = 200.0
     relay_duration_s: float = 10.0

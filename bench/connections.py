@@ -3,7 +3,8 @@
 Each repeat starts from an empty Redis, a fresh local Slack and a fresh bridge process (so no
 delivery backlog of earlier measurements runs in the background), hands 8 conversations over,
 warms the bridge (a few connections opened and closed, the
-relay sockets opened and used), reads its RSS, opens the idle connections (each says `hello`
+relay sockets opened and used), measures the relay once with no idle connection (the baseline,
+same process and machine load), reads its RSS, opens the idle connections (each says `hello`
 and gets `welcome` + `history`, as a page load does), waits for the process to settle and reads
 the RSS again: memory per connection = growth / connections. With the connections held, the
 human relay is measured again at the same offered rate as in measurement 2.
@@ -18,7 +19,7 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
-from .harness import BenchStack, Socket, gc_pauses, open_widget, rss_kib
+from .harness import BenchStack, Socket, gc_pause_cpu, gc_pauses, open_widget, rss_kib
 from .relay import Handed, bridge_target, hand_over_conversations, open_loop
 from .stats import over_repeats, ratio
 
@@ -60,6 +61,9 @@ async def _one_repeat(
         handed = await hand_over_conversations(http, bench, len(handed))
         relay = await bridge_target(http, bench, handed)
         await open_loop(relay, rate, 1.0)
+        # The same relay before any idle connection is open: the figure to compare with, taken
+        # by the same process under the same machine load (others may share the machine).
+        alone = await open_loop(relay, rate, duration_s)
         await asyncio.sleep(1.0)
         pid = bench.bridge_pid
         before_kib, redis_before = rss_kib(pid), await _used_memory(redis)
@@ -70,7 +74,11 @@ async def _one_repeat(
         after_kib, redis_after = rss_kib(pid), await _used_memory(redis)
         relay_started = time.monotonic()
         latency = await open_loop(relay, rate, duration_s)
-        pauses = gc_pauses(bench.gc_log, relay_started, time.monotonic())
+        relay_ended = time.monotonic()
+        pauses = gc_pauses(bench.gc_log, relay_started, relay_ended)
+        pauses_cpu = gc_pause_cpu(bench.gc_log, relay_started, relay_ended)
+        # While 5,000 sockets arrive the heap grows fastest: the collector's worst moment.
+        opening_pauses = gc_pauses(bench.gc_log, started, relay_started)
         still_open = sum(1 for s in idle if not s.ws.closed)
         await relay.close()
         await _close_many(idle)
@@ -83,11 +91,15 @@ async def _one_repeat(
         "rss_after_kib": after_kib,
         "bytes_per_connection": round(per_connection),
         "redis_bytes_per_conversation": round((redis_after - redis_before) / connections),
+        "relay_before_held": alone,
+        "relay_p99_before_held_ms": alone["p99_ms"],
         "relay_while_held": latency,
         "relay_p50_ms": latency["p50_ms"],
         "relay_p99_ms": latency["p99_ms"],
         "bridge_gc_pauses_during_relay_ms": pauses,
         "longest_gc_pause_ms": max(pauses, default=0.0),
+        "longest_gc_pause_cpu_ms": max(pauses_cpu, default=0.0),
+        "longest_gc_pause_while_opening_ms": max(opening_pauses, default=0.0),
     }
 
 
@@ -112,9 +124,12 @@ async def run(
         "bytes_per_connection",
         "redis_bytes_per_conversation",
         "open_s",
+        "relay_p99_before_held_ms",
         "relay_p50_ms",
         "relay_p99_ms",
         "longest_gc_pause_ms",
+        "longest_gc_pause_cpu_ms",
+        "longest_gc_pause_while_opening_ms",
     )
     return {
         "connections": connections,

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import resource
 import time
 import uuid
@@ -56,10 +57,23 @@ def gc_pauses(log: Path, since: float, until: float) -> list[float]:
         return []
     pauses = []
     for line in lines:
-        end, _generation, ms = line.split()
+        end, _generation, ms = line.split()[:3]
         if since <= float(end) <= until:
             pauses.append(float(ms))
     return pauses
+
+
+def gc_pause_cpu(log: Path, since: float, until: float) -> list[float]:
+    """Like `gc_pauses`, but the CPU time (ms) each took: the collection's own cost."""
+    try:
+        lines = log.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [
+        float(fields[3])
+        for fields in (line.split() for line in lines)
+        if len(fields) > 3 and since <= float(fields[0]) <= until
+    ]
 
 
 def rss_kib(pid: int) -> int:
@@ -166,8 +180,9 @@ class BenchStack:
         argv = self.stack.services["slack"].argv
         argv[argv.index("--events-url") + 1] = self.sink.url
         # The bridge logs its garbage-collector pauses (bench/gcwatch), so latency outliers
-        # can be matched with them; nothing else about the process changes.
-        self.gc_log = run_dir / "bridge-gc.log"
+        # can be matched with them; nothing else about the process changes. One log per bench
+        # process, so a second run on the same machine cannot add its bridge's pauses to ours.
+        self.gc_log = run_dir / f"bridge-gc-{os.getpid()}.log"
         self.stack.services["bridge"].env |= {
             "PYTHONPATH": str(Path(__file__).parent / "gcwatch"),
             "BENCH_GC_LOG": str(self.gc_log),

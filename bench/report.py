@@ -98,7 +98,8 @@ def summary(r: dict[str, Any]) -> str:
         m = o["median"]
         lines.append(
             f'| 3 | Handoff, "talk to a person" → thread posted in the local Slack '
-            f"({o['handoffs_per_repeat']} per repeat, one at a time) | p50 {m['p50_ms']:.0f} ms, "
+            f"({o['handoffs_per_repeat']} per repeat, one every {o.get('spacing_s', 0):g} s) "
+            f"| p50 {m['p50_ms']:.0f} ms, "
             f"p99 {m['p99_ms']:.0f} ms (customer told: p50 {m['notice_p50_ms']:.0f} ms, p99 "
             f"{m['notice_p99_ms']:.0f} ms) | — | — | — |"
         )

@@ -18,6 +18,7 @@ from telegram import Bot
 from bridge import keys
 from bridge.channels import slack, telegram, widget
 from bridge.desk_watch import watch_unclaimed
+from bridge.gc_tuning import FrozenCollector
 from bridge.observability import endpoints, probes
 from bridge.observability.timeline import Timeline
 from bridge.office_hours import OfficeHours
@@ -49,7 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[BACKGROUND] = []
-    app.cleanup_ctx.extend([_services, _slack, _telegram, _senders, _background])
+    app.cleanup_ctx.extend([_services, _slack, _telegram, _senders, _collector, _background])
     app.on_shutdown.append(_close_sockets)
     endpoints.add_routes(app)
     widget.add_routes(app)
@@ -119,11 +120,20 @@ async def _shared_widget_secret(redis: Redis) -> str:
 async def _slack(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     settings = services.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    # One HTTP session for every Web API call: without it slack_sdk opens a new connection per
+    # call, which cost a few percent of the relay's CPU (one receipt per staff reply).
+    session = aiohttp.ClientSession()
+    client = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, session=session
+    )
     app[slack.BOLT_APP] = slack.build_bolt_app(services, client)
     app[endpoints.PROBES]["slack"] = lambda: probes.slack_auth(client)
     thread_sender = SlackThreadSender(
-        client, services.store, settings.slack_channel_id, app[LIMITER]
+        client,
+        services.store,
+        settings.slack_channel_id,
+        app[LIMITER],
+        timeout_s=settings.slack_api_timeout_s,
     )
 
     def slack_sender(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
@@ -139,6 +149,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
 
     app[PARTITIONS].add(keys.outbox_streams(keys.SLACK_OUTBOX), slack_sender)
     yield
+    await session.close()  # cleanup runs in reverse: the senders have stopped by now
 
 
 async def _telegram(app: web.Application) -> AsyncIterator[None]:
@@ -185,6 +196,16 @@ async def _senders(app: web.Application) -> AsyncIterator[None]:
     owner = app[PARTITIONS]
     _spawn(app, owner.run())
     await owner.first_tick.wait()
+    yield
+
+
+async def _collector(app: web.Application) -> AsyncIterator[None]:
+    # Last of the start-up steps, so what start-up allocated is frozen at once: with thousands
+    # of widget sockets open, Python's own full collections stall every message for 0.2-0.5 s
+    # (docs/benchmarks.md, measurement 4); bridge/gc_tuning.py says how, and what it costs.
+    interval = app[SETTINGS].gc_full_interval_s
+    if interval > 0:
+        _spawn(app, FrozenCollector(interval).run())
     yield
 
 

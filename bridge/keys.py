@@ -31,6 +31,11 @@ def transcript(conversation_id: str) -> str:
     return f"{PREFIX}conv:{conversation_id}:log"
 
 
+# What conversation(id) puts in front of the id. The staff-reply lookup script reads the
+# conversation a thread maps to in the same call, so it has to build that key itself.
+CONVERSATION_PREFIX = conversation("")
+
+
 def slack_thread(channel: str, thread_ts: str) -> str:
     """String: the conversation a staff thread belongs to."""
     return f"{PREFIX}slack:thread:{channel}:{thread_ts}"

@@ -54,7 +54,7 @@ return 1
 class Limits:
     """Spacing between calls; a little over the platform's figure absorbs network jitter."""
 
-    slack_post_interval_s: float = 1.1
+    slack_post_interval_s: float = 1.05
     telegram_chat_interval_s: float = 1.1
     telegram_per_s: float = 28.0
 

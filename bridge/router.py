@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from bridge import slack_format, texts
 from bridge.learning.turns import Learning
@@ -26,7 +27,7 @@ from bridge.observability import metrics
 from bridge.observability.logs import bind_conversation
 from bridge.observability.timeline import Timeline
 from bridge.office_hours import OfficeHours, describe_moment
-from bridge.outbox import Outbox
+from bridge.outbox import NOT_CLAIMED, Outbox
 from bridge.rasa_client import RasaClient, RasaUnavailable
 from bridge.slack_card import is_note
 from bridge.store import ConversationStore, Handoff, Inbound, now_ms
@@ -100,21 +101,40 @@ class Router:
             )
         bind_conversation(conversation.id)
         log.debug("customer message", extra={"body": message.text})
-        inbound = await self._store.record_inbound(conversation.id, message, source, event_id)
-        if inbound.is_new and self.learning is not None:
-            await self.learning.touch(conversation.id)
-        if inbound.is_new and self._timeline is not None:
-            await self._timeline.message_in(conversation.id, str(conversation.channel))
-        if inbound.is_new and conversation.channel is Channel.WIDGET:
-            await self._outbox.publish_to_widget(conversation.id, inbound.message)
+        inbound = await self._store.record_inbound(
+            conversation.id,
+            message,
+            source,
+            event_id,
+            active_at_ms=now_ms() if self._timeline is not None else None,
+            echo_to_widget=conversation.channel is Channel.WIDGET,
+        )
+        if inbound.is_new:
+            metrics.message(str(conversation.channel), "in")
         return inbound
 
     async def respond(
         self, conversation: Conversation, inbound: Inbound, payload: str = ""
     ) -> None:
-        """Let the assistant answer an accepted message, unless a person has the conversation."""
+        """Let the assistant answer an accepted message, unless a person has the conversation.
+
+        Afterwards (so the customer's answer never waits for it) the conversation's data is
+        kept for another retention period, including whatever this turn created.
+        """
+        try:
+            await self._respond(conversation, inbound, payload)
+        finally:
+            if self.learning is not None:
+                await self.learning.touch(conversation.id)
+
+    async def _respond(self, conversation: Conversation, inbound: Inbound, payload: str) -> None:
         async with self._turn(conversation.id):
-            current = await self._store.get(conversation.id) or conversation
+            # Both reads at once (one round trip's wait, not two); only this turn writes either.
+            stored, answered = await asyncio.gather(
+                self._store.get(conversation.id),
+                self._store.is_answered(conversation.id, inbound.message.id),
+            )
+            current = stored or conversation
             if payload.startswith(texts.CSAT_PREFIX):
                 # The satisfaction prompt's buttons are for us, never for the assistant.
                 await self._satisfaction(current, payload)
@@ -126,7 +146,7 @@ class Router:
                         current.id, inbound.message.text, inbound.message.file_id
                     )
                 return
-            if await self._store.is_answered(current.id, inbound.message.id):
+            if answered:
                 return
             if current.mode is Mode.CLOSED:
                 await self._store.reopen_for_bot(current.id)
@@ -238,41 +258,73 @@ class Router:
         """A staff member wrote in a thread: relay it to the customer, or keep it internal.
 
         Returns the message as the customer got it, or None when nothing was sent.
+
+        The hot path of the human relay. A plain reply in a thread this process has seen before
+        is one Redis round trip (Outbox.relay_staff, guarded: it relays only into a claimed
+        handoff on that thread). Anything else, or a failed guard, takes the full path: read
+        the conversation, then note, refusal or claim, then relay.
         """
-        conversation_id = await self._store.conversation_for_thread(post.channel, post.thread_ts)
-        if conversation_id is None:
+        text = post.plain_text
+        known = self._store.known_thread(post.channel, post.thread_ts)
+        plain = text.strip() and not post.attachments and not is_note(post.raw_text)
+        if known is not None and plain:
+            conversation_id, channel = known
+            bind_conversation(conversation_id)
+            conversation = Conversation(conversation_id, channel, external_id="", display_name="")
+            relayed = await self._relay(conversation, post, text, guarded=True)
+            if relayed != NOT_CLAIMED:
+                return relayed
+        found = await self._store.staff_thread(post.channel, post.thread_ts)
+        if found is None:
             return None  # not one of our threads
+        conversation_id, current = found
         bind_conversation(conversation_id)
-        conversation = await self._store.get(conversation_id)
-        once = self._store.event_key("slack", post.event_id)
-        if conversation is None or not (post.plain_text.strip() or post.attachments):
+        if current is None or not (text.strip() or post.attachments):
             return None
+        once = self._store.event_key("slack", post.event_id)
         if is_note(post.raw_text):
             if await self._store.first_time(once):
-                await self._react(conversation, post, texts.NOTE_KEPT)
+                await self._react(current, post, texts.NOTE_KEPT)
             return None
-        refusal = _refusal(conversation, post.thread_ts)
+        refusal = _refusal(current, post.thread_ts)
         if refusal:
             if await self._store.first_time(once):
-                await self._warn(conversation, post, refusal)
+                await self._warn(current, post, refusal)
             return None
-        if not conversation.claimed_by:
+        if not current.claimed_by:
             # Answering is claiming: the card shows who has it and the no-claim timer stops.
             await self._store.desk_action(
-                conversation.id, "claim", post.thread_ts, post.user_id, post.author
+                current.id, "claim", post.thread_ts, post.user_id, post.author
             )
+        relayed = await self._relay(current, post, text, guarded=False)
+        return None if relayed == NOT_CLAIMED else relayed
+
+    async def _relay(
+        self, conversation: Conversation, post: StaffPost, text: str, guarded: bool
+    ) -> Message | Literal["not-claimed"] | None:
+        """Relay a staff reply (and its files) in one script call, with the timeline's stamps.
+        `guarded`: only into a claimed handoff on the post's thread (else NOT_CLAIMED)."""
+        once = self._store.event_key("slack", post.event_id)
         extra = {
             "slack_channel": post.channel,
             "slack_ts": post.ts,
             "slack_thread": post.thread_ts,
             **post.extra,
         }
-        message = Message(role=Role.STAFF, text=post.plain_text, author=post.author, extra=extra)
+        message = Message(role=Role.STAFF, text=text, author=post.author, extra=extra)
         if post.attachments:
             message = await self._attach(message, post.attachments[0])
-        stored = await self._outbox.to_customer(
-            conversation, message, once_key=once, receipt=(post.channel, post.ts)
+        stamp = now_ms() if self._timeline is not None else None
+        relayed = await self._outbox.relay_staff(
+            conversation,
+            message,
+            once,
+            (post.channel, post.ts),
+            stamp,
+            only_if_claimed=post.thread_ts if guarded else "",
         )
+        if relayed == NOT_CLAIMED:
+            return NOT_CLAIMED
         for n, attachment in enumerate(post.attachments[1:], start=1):
             # Further files of the same Slack message follow as messages of their own.
             more = await self._attach(
@@ -280,10 +332,11 @@ class Router:
             )
             more_once = self._store.event_key("slack", f"{post.event_id}:{n}")
             await self._outbox.to_customer(conversation, more, once_key=more_once)
-        if stored is not None:
-            await self._store.record_relay(post.channel, post.ts, conversation.id, stored.id)
-            if self._timeline is not None:
-                await self._timeline.staff_replied(conversation.id)
+        if relayed is None:
+            return None  # a redelivered event: it was relayed the first time
+        stored, first_after_handoff = relayed
+        if self._timeline is not None and stamp is not None:
+            self._timeline.staff_reply_counted(stamp, first_after_handoff)
         return stored
 
     async def desk_action(

@@ -11,25 +11,41 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bridge import keys
+from bridge import keys, widget_events
 from bridge.models import Attachment, Channel, Conversation, Message, Mode, RecentIntent
+from bridge.observability import timeline
 
 # Records an inbound message once: a retried delivery of the same event id returns the entry it
 # created the first time instead of a second transcript line. While a person has the
 # conversation, the same step queues the message for the staff thread, so it cannot be
-# recorded and then lost before it reaches Slack.
-_RECORD_ONCE = """
+# recorded and then lost before it reaches Slack. The same round trip stamps the timeline
+# (active now; started) and echoes the line to the customer's other widget tabs: the bot's
+# answer waits for this step (docs/benchmarks.md, measurement 1).
+# KEYS: seen, transcript, conversation, Slack partition, activity. ARGV: ttl, conversation id,
+# text, file, now (ms; '' skips the timeline), the timeline's started field, widget channel
+# ('': no echo) and the event around the id (widget_events.around_id), then the fields.
+_RECORD_ONCE = (
+    """
 local mode = redis.call('HGET', KEYS[3], 'mode')
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing, mode} end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 10))
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 if mode == 'human' then
   redis.call('XADD', KEYS[4], '*', 'kind', 'thread_post', 'conversation', ARGV[2],
              'as', 'customer', 'text', ARGV[3], 'file', ARGV[4])
 end
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[2])
+  redis.call('HSETNX', KEYS[3], ARGV[6], ARGV[5])
+end
+local channel, head, tail = ARGV[7], ARGV[8], ARGV[9]
+"""
+    + widget_events.PUBLISH_LUA
+    + """
 return {1, id, mode}
 """
+)
 
 # Switches to HUMAN exactly once, so two racing triggers open one thread, not two, and queues
 # the thread's opening posts in the same step, ahead of anything the customer says next. A
@@ -107,6 +123,23 @@ for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
 return due
 """
 
+# A staff reply's first step in one round trip: the conversation its thread belongs to, and the
+# fields of its state named in ARGV[2..] (false: not one of our threads). The conversation key is
+# built from the id just read, so it is not declared in KEYS: fine on a standalone or Sentinel
+# Redis, one more script to change for Cluster (docs/scaling.md).
+_STAFF_THREAD = """
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+return {id, redis.call('HMGET', ARGV[1] .. id, unpack(ARGV, 2))}
+"""
+# What a staff reply reads of the conversation: where it goes, whether it may, whether it claims.
+# Reading only these (not the whole hash, with its card data) keeps the reply cheap to parse.
+_STAFF_FIELDS = ("channel", "mode", "thread_ts", "claimed_by")
+# A thread's conversation (and that conversation's channel) never change once the thread is open:
+# a new handoff opens a new thread. So each process remembers the threads it has looked up, and a
+# reply in one of them can skip the lookup (Router.staff_post). Bounded, since threads accumulate.
+KNOWN_THREADS_MAX = 10_000
+
 HISTORY_LIMIT = 200
 
 
@@ -148,6 +181,8 @@ class ConversationStore:
         self._csat = redis.register_script(_CSAT)
         self._due = redis.register_script(_DUE)
         self._reopen = redis.register_script(_REOPEN)
+        self._staff_thread = redis.register_script(_STAFF_THREAD)
+        self._known_threads: dict[tuple[str, str], tuple[str, Channel]] = {}
 
     async def get(self, conversation_id: str) -> Conversation | None:
         data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
@@ -168,10 +203,25 @@ class ConversationStore:
         return Conversation.from_hash(conversation_id, data)
 
     async def record_inbound(
-        self, conversation_id: str, message: Message, source: str, event_id: str
+        self,
+        conversation_id: str,
+        message: Message,
+        source: str,
+        event_id: str,
+        active_at_ms: int | None = None,
+        echo_to_widget: bool = False,
     ) -> Inbound:
-        """Append a customer message unless this event id was already recorded."""
+        """Append a customer message unless this event id was already recorded.
+
+        `active_at_ms`: stamp the timeline (the conversation is active; its start if new).
+        `echo_to_widget`: publish the line to the conversation's open widget sockets.
+        """
         argv: list[str] = [str(keys.DEDUPE_TTL_S), conversation_id, message.text, message.file_id]
+        argv += ["" if active_at_ms is None else str(active_at_ms), timeline.STARTED]
+        if echo_to_widget:
+            argv += [keys.WIDGET_EVENTS, *widget_events.around_id(conversation_id, message)]
+        else:
+            argv += ["", "", ""]
         for name, value in message.to_fields().items():
             argv += [name, value]
         is_new, entry_id, mode = await self._record_once(
@@ -180,6 +230,7 @@ class ConversationStore:
                 keys.transcript(conversation_id),
                 keys.conversation(conversation_id),
                 keys.slack_outbox(conversation_id),
+                keys.ACTIVITY,
             ],
             args=argv,
         )
@@ -327,30 +378,30 @@ class ConversationStore:
         fields: dict[Any, Any] = job
         await self._redis.xadd(keys.slack_outbox(job.get("conversation", "")), fields)
 
-    async def record_relay(
-        self, channel: str, ts: str, conversation_id: str, message_id: str
-    ) -> None:
-        """Remember which transcript line a staff message became, for its edits and deletion."""
-        key = keys.relayed(channel, ts)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"conversation": conversation_id, "message_id": message_id})
-            pipe.expire(key, keys.RELAY_TTL_S)
-            await pipe.execute()
-
     async def relay(self, channel: str, ts: str) -> dict[str, str]:
+        """Which transcript line a staff message became (written by Outbox.relay_staff)."""
         data: Any = await self._redis.hgetall(keys.relayed(channel, ts))
         return dict(data)
 
     async def delivered(
-        self, channel: str, ts: str, telegram_ids: list[int], receipt: dict[str, str]
+        self,
+        channel: str,
+        ts: str,
+        telegram_ids: list[int],
+        receipt: dict[str, str],
+        entries: list[tuple[str, str]],
     ) -> None:
-        """A relayed staff message reached Telegram: keep its message ids, queue the receipt."""
+        """A relayed staff message reached Telegram: keep its message ids, queue the receipt
+        and acknowledge its outbox `entries` (stream, id) in the same transaction, so a crash
+        cannot leave it recorded as sent yet still queued (it would be sent twice)."""
         key = keys.relayed(channel, ts)
         fields: dict[Any, Any] = receipt
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, "telegram_ids", ",".join(str(i) for i in telegram_ids))
             pipe.expire(key, keys.RELAY_TTL_S)
             pipe.xadd(keys.slack_outbox(receipt.get("conversation", "")), fields)
+            for stream, entry_id in entries:
+                pipe.xack(stream, keys.SENDER_GROUP, entry_id)
             await pipe.execute()
 
     async def link_thread(self, conversation_id: str, channel: str, thread_ts: str) -> None:
@@ -358,6 +409,33 @@ class ConversationStore:
             pipe.hset(keys.conversation(conversation_id), "thread_ts", thread_ts)
             pipe.set(keys.slack_thread(channel, thread_ts), conversation_id)
             await pipe.execute()
+
+    async def staff_thread(
+        self, channel: str, thread_ts: str
+    ) -> tuple[str, Conversation | None] | None:
+        """The conversation of a staff thread, in one round trip: None when the thread is not
+        one of ours; (id, None) when the conversation is gone (forgotten). The Conversation
+        holds only what a staff reply reads (_STAFF_FIELDS); use get() for the rest."""
+        found: Any = await self._staff_thread(
+            keys=[keys.slack_thread(channel, thread_ts)],
+            args=[keys.CONVERSATION_PREFIX, *_STAFF_FIELDS],
+        )
+        if not found:
+            return None
+        conversation_id, values = str(found[0]), found[1]
+        data = {k: v for k, v in zip(_STAFF_FIELDS, values, strict=True) if v is not None}
+        if "channel" not in data:
+            return conversation_id, None
+        conversation = Conversation.from_hash(conversation_id, data)
+        if len(self._known_threads) >= KNOWN_THREADS_MAX:
+            self._known_threads.clear()  # cheap to refill: one lookup per thread
+        self._known_threads[channel, thread_ts] = (conversation_id, conversation.channel)
+        return conversation_id, conversation
+
+    def known_thread(self, channel: str, thread_ts: str) -> tuple[str, Channel] | None:
+        """The conversation id and channel of a thread staff_thread already found, if any. A
+        forgotten conversation may still be named here; the relay script's guard notices."""
+        return self._known_threads.get((channel, thread_ts))
 
     async def conversation_for_thread(self, channel: str, thread_ts: str) -> str | None:
         value = await self._redis.get(keys.slack_thread(channel, thread_ts))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.rundir import exclusive_run_dir
 from devstack.stack import Stack
 from tests.conftest import chat_id
 
@@ -87,15 +88,16 @@ def report() -> Iterator[Report]:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The product with Redis persistence on (AOF, fsync every second), as shipped."""
-    run = Stack(ARTIFACTS / "stack", redis_persistent=True)
-    try:
-        # The append-only file outlives runs: start from an empty database every time.
-        run.services["redis"].start()
-        with redis.Redis.from_url(run.redis_url) as client:
-            client.flushall()
-        for name, service in run.services.items():
-            if name != "redis":
-                service.start()
-        yield run
-    finally:
-        run.stop()
+    with exclusive_run_dir(ARTIFACTS / "stack") as run_dir:
+        run = Stack(run_dir, redis_persistent=True)
+        try:
+            # The append-only file outlives runs: start from an empty database every time.
+            run.services["redis"].start()
+            with redis.Redis.from_url(run.redis_url) as client:
+                client.flushall()
+            for name, service in run.services.items():
+                if name != "redis":
+                    service.start()
+            yield run
+        finally:
+            run.stop()

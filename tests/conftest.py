@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.rundir import exclusive_run_dir
 from devstack.stack import Stack
 
 ARTIFACTS = Path(__file__).parent / ".artifacts"
@@ -17,12 +18,13 @@ _chat_ids = itertools.count(1000)
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The whole product on loopback, on free ports, with its own Redis server."""
-    run = Stack(ARTIFACTS / "stack")
-    try:
-        run.start()
-        yield run
-    finally:
-        run.stop()
+    with exclusive_run_dir(ARTIFACTS / "stack") as run_dir:
+        run = Stack(run_dir)
+        try:
+            run.start()
+            yield run
+        finally:
+            run.stop()
 
 
 @pytest.fixture

@@ -1,32 +1,61 @@
 """Compare a newly trained model with the current one before promoting it (docs/learning.md).
 
     python -m tools.compare [--candidate models/candidate.tar.gz] [--current models/current.tar.gz]
-                            [--data ../shared/datasets/bitext_customer_support.csv] [--split dev]
-                            [--reviewed review/candidates.yml] [--out .run/compare]
+                            [--data FILE.csv[:SPLIT] ...] [--reviewed FILE.yml ...]
+                            [--out .run/compare]
 
-Runs the evaluator (tools.evaluate) on both models, on the dev split and on the reviewed
-examples (the review file's examples under intents the domain knows), then prints what got
-better and what got worse, per intent and per example. Writes <out>/report.json, which
-`make promote` reads: the candidate is promoted only if it meets the issue-3 targets on the
-dev split (or with FORCE=1).
+`make evaluate` runs this. Both models go through the evaluator's runner (tools.evaluation, the
+same code as `make evaluate-gate`), one after the other in this process, on:
+
+* the dev split: by default the rows of the CI gate, the Bitext dev split and the CLINC
+  out-of-scope validation rows (`--data` replaces them; FILE.csv:SPLIT keeps one split);
+* the reviewed examples: every example of the review files (`data/review/candidates.yml`, written by
+  `make review`, and `data/nlu/reviewed.yml`, where maintainers move the ones they checked)
+  filed under an intent the domain has.
+
+It prints, per data set, each metric before and after, the intents and the examples that got
+better or worse, and whether the candidate meets the issue-3 targets on the dev split. It
+writes <out>/report.json, which `make promote` reads: a candidate below the targets is not
+promoted unless forced.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import asyncio
 import hashlib
 import json
-import subprocess
+import os
+import re
 import sys
-import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices
+
 ROOT = Path(__file__).resolve().parent.parent
-DEV = ROOT.parent / "shared" / "datasets" / "bitext_customer_support.csv"
+SHARED = ROOT.parent / "shared" / "datasets"
+DEV = SHARED / "bitext_customer_support.csv"
+# The rows `make evaluate-gate` (the CI gate) uses: never trained on.
+GATE_ROWS = (f"{DEV}:dev", f"{SHARED / 'clinc150_out_of_scope_dev.csv'}:val")
+REVIEWED = (ROOT / "data" / "review" / "candidates.yml", ROOT / "data" / "nlu" / "reviewed.yml")
 HUMAN_REQUEST, OUT_OF_SCOPE, EXPLICIT = "contact_human_agent", "out_of_scope", "explicit_request"
 SHOWN = 20
+
+# (metric, label, kind): kind "share" is a 0..1 figure, "ms" and "rate" are timings.
+METRICS = (
+    ("right", "right (as the customer sees it)", "share"),
+    ("human_request_recall", "human_request_recall", "share"),
+    ("answer_precision", "answer_precision", "share"),
+    ("answered_in_scope", "answered_in_scope", "share"),
+    ("out_of_scope_answered", "out_of_scope_answered", "share"),
+    ("intent_accuracy_in_scope", "intent_accuracy_in_scope", "share"),
+    ("parse_p50_ms", "parse p50 ms (not gated)", "ms"),
+    ("rows_per_second", "rows/s (not gated)", "rate"),
+)
+LOWER_IS_BETTER = {"out_of_scope_answered"}
 
 
 def sha256(path: Path) -> str:
@@ -47,21 +76,38 @@ def is_right(row: dict[str, Any]) -> bool:
     return row["intent"] == row["expected"] and row["outcome"] != "fallback"
 
 
-def reviewed_rows(review_file: Path, known: set[str]) -> list[tuple[str, str]]:
-    """(text, intent) of the review file's examples under intents the domain has."""
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def _examples(block: dict[str, Any]) -> list[str]:
+    """The texts of one NLU block, in the list form (`- text: …`, what `make review` writes)
+    or the block form (`examples: |` with `- …` lines); entity annotations removed."""
+    examples = block.get("examples") or []
+    if isinstance(examples, str):
+        found = [line.strip()[2:] for line in examples.splitlines() if line.strip()[:2] == "- "]
+    else:
+        found = [str(e.get("text") or "") for e in examples if isinstance(e, dict)]
+    return [t for t in (_ANNOTATION.sub(r"\1", text).strip() for text in found) if t]
+
+
+def reviewed_rows(files: list[Path], known: set[str]) -> tuple[list[tuple[str, str]], int]:
+    """(text, intent) of the review files' examples under intents the domain has (a later file
+    wins for a text in two), and how many examples were left out (new topics, new intents)."""
     import yaml
 
-    data = yaml.safe_load(review_file.read_text(encoding="utf-8")) or {}
-    rows = []
-    for block in data.get("nlu") or []:
-        intent = block.get("intent")
-        if intent not in known:
-            continue
-        for example in block.get("examples") or []:
-            text = example.get("text") if isinstance(example, dict) else None
-            if text:
-                rows.append((str(text).strip(), intent))
-    return rows
+    chosen: dict[str, tuple[str, str]] = {}
+    skipped = 0
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or []:
+            intent = block.get("intent") if isinstance(block, dict) else None
+            texts = _examples(block) if intent else []
+            if intent not in known:
+                skipped += len(texts)
+                continue
+            for text in texts:
+                chosen[" ".join(text.lower().split())] = (text, intent)
+    return list(chosen.values()), skipped
 
 
 def domain_intents() -> set[str]:
@@ -71,36 +117,72 @@ def domain_intents() -> set[str]:
     return {i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents") or []}
 
 
-def evaluate(model: Path, data: Path, split: str | None, out: Path) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        "-m",
-        "tools.evaluate",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--model",
-        str(model),
-    ]
-    if split:
-        command += ["--split", split]
-    print(f"== evaluating {model.name} on {data.name}{f' ({split})' if split else ''}", flush=True)
-    done = subprocess.run(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+def dev_rows(specs: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The rows of `FILE.csv[:SPLIT]` specs (as tools.evaluate reads them), and their name."""
+    from tools.evaluate import parse_source, read_rows
+
+    rows: list[tuple[str, str]] = []
+    names = []
+    for spec in specs:
+        path, split = parse_source(spec, None)
+        if not path.exists():
+            raise SystemExit(f"no data at {path}")
+        found = read_rows(path, split)
+        if not found:
+            raise SystemExit(f"no rows in {path}" + (f" with split={split}" if split else ""))
+        rows += found
+        names.append(path.name + (f" ({split})" if split else ""))
+    return " + ".join(names), rows
+
+
+def evaluate(
+    label: str, model: Path, sets: list[list[tuple[str, str]]]
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """One model on every data set in one pass (one model load); a summary per set."""
+    rows = [row for data in sets for row in data]
+    print(f"== {label}: {model} ({len(rows)} rows)", flush=True)
+    started = time.perf_counter()
+    with warnings.catch_warnings():  # Rasa's dependencies' deprecation notices: not for us
+        warnings.simplefilter("ignore")
+        from tools.evaluate import _quiet_rasa
+        from tools.evaluation import metrics, runner
+
+        _quiet_rasa()
+        run = asyncio.run(runner.run(model, rows))
+    took = time.perf_counter() - started
+    if run.batch_mismatches:
+        print(
+            f"WARNING: batched NLU differs from single parses on {run.batch_mismatches} rows",
+            flush=True,
+        )
+    summaries, at = [], 0
+    for data in sets:
+        results = [r.row() for r in run.results[at : at + len(data)]]
+        at += len(data)
+        summary = metrics.summarise(results, len(rows) / run.seconds, run.parse_seconds)
+        if summaries:  # timings are of the whole run: shown with the dev split only
+            summary["parse_p50_ms"] = summary["rows_per_second"] = None
+        summary["right"] = _right_share(results)
+        summary["results"] = results
+        summaries.append(summary)
+    timing = {
+        "load_s": round(run.load_seconds, 1),
+        "rows_s": round(run.seconds, 1),
+        "total_s": round(took, 1),
+    }
+    print(
+        f"   loaded in {timing['load_s']} s, {len(rows)} rows in {timing['rows_s']} s "
+        f"({len(rows) / run.seconds:.0f} rows/s)",
+        flush=True,
     )
-    if done.returncode != 0 or not out.exists():
-        raise SystemExit(f"the evaluator failed on {model}:\n{done.stderr[-3000:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
+    return summaries, timing
 
 
 def diff(name: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Per intent (recall) and per example (right before / after), for one data set."""
-    before = {(r["text"], r["expected"]): r for r in old["rows"]}
+    """Per metric, per intent (right share) and per example (right before / after)."""
     better, worse = [], []
-    for row in new["rows"]:
-        was = before.get((row["text"], row["expected"]))
-        if was is None or is_right(was) == is_right(row):
+    for was, row in zip(old["results"], new["results"], strict=True):
+        if is_right(was) == is_right(row):
             continue
         change = {
             "text": row["text"],
@@ -110,17 +192,17 @@ def diff(name: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         }
         (better if is_right(row) else worse).append(change)
     intents = []
-    old_intents, new_intents = old["summary"]["per_intent"], new["summary"]["per_intent"]
-    for intent in sorted(set(old_intents) | set(new_intents)):
-        a = _right_share([r for r in old["rows"] if r["expected"] == intent])
-        b = _right_share([r for r in new["rows"] if r["expected"] == intent])
+    for intent in sorted({r["expected"] for r in new["results"]}):
+        a = _right_share([r for r in old["results"] if r["expected"] == intent])
+        b = _right_share([r for r in new["results"] if r["expected"] == intent])
         if a != b:
             intents.append({"intent": intent, "before": a, "after": b})
-    right = (_right_share(old["rows"]), _right_share(new["rows"]))
     return {
         "data": name,
-        "right_before": right[0],
-        "right_after": right[1],
+        "rows": len(new["results"]),
+        "metrics": {m: {"before": old.get(m), "after": new.get(m)} for m, _, _ in METRICS},
+        "right_before": old["right"],
+        "right_after": new["right"],
         "intents": intents,
         "better": better,
         "worse": worse,
@@ -139,17 +221,48 @@ def _right_share(rows: list[dict[str, Any]]) -> float | None:
     return round(sum(map(is_right, rows)) / len(rows), 4) if rows else None
 
 
-def render(changes: dict[str, Any]) -> str:
+def _figure(value: float | None, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.1f}%" if kind == "share" else f"{value:g}"
+
+
+def _change(metric: str, before: float | None, after: float | None) -> str:
+    if metric in ("parse_p50_ms", "rows_per_second"):
+        return ""  # the second model runs in a warmed-up process: not a fair comparison
+    if before is None or after is None or before == after:
+        return "same" if before == after else ""
+    return "better" if (after > before) != (metric in LOWER_IS_BETTER) else "WORSE"
+
+
+def render(changes: dict[str, Any], targets: dict[str, Any] | None = None) -> str:
     pct = lambda v: "n/a" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     lines = [
-        f"\n### {changes['data']}: right {pct(changes['right_before'])} -> "
-        f"{pct(changes['right_after'])}  ({len(changes['better'])} examples better, "
-        f"{len(changes['worse'])} worse)"
+        f"\n### {changes['data']}: {changes['rows']} rows; right {pct(changes['right_before'])}"
+        f" -> {pct(changes['right_after'])} ({len(changes['better'])} examples better, "
+        f"{len(changes['worse'])} worse)",
+        f"  {'metric':<34}{'current':>9}{'candidate':>11}  {'':<7}"
+        + ("  target (candidate)" if targets else ""),
     ]
+    for metric, label, kind in METRICS:
+        figures = changes["metrics"][metric]
+        before, after = figures["before"], figures["after"]
+        if before is None and after is None:
+            continue
+        line = (
+            f"  {label:<34}{_figure(before, kind):>9}{_figure(after, kind):>11}  "
+            f"{_change(metric, before, after):<7}"
+        )
+        if targets and metric in targets:
+            check = targets[metric]
+            line += f"  {check['target']:<8} {'met' if check['met'] else 'MISSED'}"
+        lines.append(line.rstrip())
+    if changes["intents"]:
+        lines.append("  intents that changed (right, current -> candidate):")
     for item in sorted(changes["intents"], key=lambda i: (i["after"] or 0) - (i["before"] or 0)):
         arrow = "better" if (item["after"] or 0) > (item["before"] or 0) else "WORSE "
         lines.append(
-            f"  {arrow} {item['intent']:<28} {pct(item['before']):>7} -> {pct(item['after'])}"
+            f"    {arrow} {item['intent']:<28} {pct(item['before']):>7} -> {pct(item['after'])}"
         )
     for title, key in (("got worse", "worse"), ("got better", "better")):
         if changes[key]:
@@ -167,62 +280,76 @@ def main() -> int:
     )
     parser.add_argument("--candidate", type=Path, default=ROOT / "models" / "candidate.tar.gz")
     parser.add_argument("--current", type=Path, default=ROOT / "models" / "current.tar.gz")
-    parser.add_argument("--data", type=Path, default=DEV)
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--reviewed", type=Path, default=ROOT / "review" / "candidates.yml")
+    parser.add_argument(
+        "--data",
+        action="append",
+        metavar="FILE.csv[:SPLIT]",
+        help="the dev rows (repeat for several files); default: the CI gate's rows",
+    )
+    parser.add_argument(
+        "--reviewed",
+        action="append",
+        type=Path,
+        metavar="FILE.yml",
+        help="review files (repeat); default: data/review/candidates.yml and data/nlu/reviewed.yml",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "compare")
     args = parser.parse_args()
-    for model in (args.candidate, args.current):
-        if not model.exists():
-            parser.error(f"no model at {model} (train one with `make candidate`)")
+    if not args.current.exists():
+        parser.error(f"no current model at {args.current}: `make train` trains the first one")
+    if not args.candidate.exists():
+        parser.error(f"no candidate model at {args.candidate}: `make train` trains one")
+    started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
+    # Taken first: the report must be about the files that were evaluated.
+    checksums = {"candidate_sha256": sha256(args.candidate), "current_sha256": sha256(args.current)}
 
-    sets: list[tuple[str, Path, str | None]] = [
-        (args.data.name + (f" ({args.split})" if args.split else ""), args.data, args.split)
-    ]
-    if args.reviewed.exists():
-        rows = reviewed_rows(args.reviewed, domain_intents())
-        if rows:
-            reviewed_csv = Path(tempfile.mkdtemp()) / "reviewed.csv"
-            with reviewed_csv.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["text", "intent"])
-                writer.writerows(rows)
-            sets.append(
-                (f"reviewed examples ({args.reviewed.name}, {len(rows)})", reviewed_csv, None)
-            )
+    name, dev = dev_rows(args.data or list(GATE_ROWS))
+    sets: list[tuple[str, list[tuple[str, str]]]] = [(f"dev split: {name}", dev)]
+    review_files = [p for p in (args.reviewed or REVIEWED) if p.exists()]
+    reviewed, skipped = reviewed_rows(review_files, domain_intents())
+    if reviewed:
+        files = ", ".join(p.name for p in review_files)
+        sets.append((f"reviewed examples ({files})", reviewed))
+    note = f"; {skipped} under new topics or intents the domain lacks are not compared"
+    print(
+        f"reviewed examples: {len(reviewed)} from "
+        + (", ".join(str(p) for p in review_files) or "no review file (run `make review`)")
+        + (note if skipped else ""),
+        flush=True,
+    )
 
+    old, old_time = evaluate("current model", args.current, [rows for _, rows in sets])
+    new, new_time = evaluate("candidate", args.candidate, [rows for _, rows in sets])
+    targets, targets_current = new[0]["targets"], old[0]["targets"]
     report: dict[str, Any] = {
         "candidate": str(args.candidate),
-        "candidate_sha256": sha256(args.candidate),
         "current": str(args.current),
+        **checksums,
+        "targets": targets,  # the candidate's, on the dev split: what `make promote` checks
+        "targets_current": targets_current,
+        "timings": {"current": old_time, "candidate": new_time},
         "data": [],
     }
-    for n, (name, data, split) in enumerate(sets):
-        old = evaluate(args.current, data, split, args.out / f"current-{n}.json")
-        new = evaluate(args.candidate, data, split, args.out / f"candidate-{n}.json")
-        changes = diff(name, old, new)
-        if n == 0:  # the gate: the issue-3 targets on the dev split
-            report["targets"] = new["summary"]["targets"]
-            report["targets_current"] = old["summary"]["targets"]
+    for n, (name, _) in enumerate(sets):
+        changes = diff(name, old[n], new[n])
         report["data"].append(changes)
-        print(render(changes))
+        print(render(changes, targets if n == 0 else None))
 
     missed = [
-        f"{m}: {t['value']} (target {t['target']})"
-        for m, t in report["targets"].items()
-        if not t["met"]
+        f"{m} {t['value']} (target {t['target']})" for m, t in targets.items() if not t["met"]
     ]
     report["promotable"] = not missed
+    report["seconds"] = round(time.perf_counter() - started, 1)
     (args.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(
-        "\ntargets (candidate, dev split): "
-        + ("all met" if not missed else "MISSED " + "; ".join(missed))
-    )
-    print(f"written: {args.out / 'report.json'}")
-    print(
-        "next: `make promote`" + ("" if not missed else " refuses this model (FORCE=1 overrides)")
-    )
+    print(f"\ncompared in {report['seconds']:.0f} s; written: {args.out / 'report.json'}")
+    if missed:
+        print(
+            "the candidate is BELOW THE TARGETS on the dev split: " + "; ".join(missed) + "\n"
+            "`make promote` refuses it (FORCE=1 promotes it anyway)"
+        )
+    else:
+        print("the candidate meets every target on the dev split: `make promote` makes it current")
     return 0
 
 

@@ -3,10 +3,10 @@
     python -m tools.promote [--candidate models/candidate.tar.gz] [--current models/current.tar.gz]
                             [--report .run/compare/report.json] [--rasa-url URL] [--force]
 
-Refuses unless `make compare` found the candidate meeting the issue-3 targets on the dev split
-(--force overrides). Keeps the replaced model as models/previous.tar.gz. The running server
-loads the model through its HTTP API (PUT /model); conversations live in Rasa's Redis tracker
-store, so ongoing ones continue with the new model.
+Refuses unless `make evaluate` (tools.compare) found the candidate meeting the issue-3 targets
+on the dev split (--force overrides). Keeps the replaced model as models/previous.tar.gz. The
+running server loads the model through its HTTP API (PUT /model); conversations live in Rasa's
+Redis tracker store, so ongoing ones continue with the new model.
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ from pathlib import Path
 from tools.compare import ROOT, sha256
 
 
-def gate(candidate: Path, report: Path) -> str:
+def gate(candidate: Path, report: Path, current: Path | None = None) -> str:
     """Why the candidate may not be promoted ("" if it may)."""
     if not report.exists():
-        return f"no comparison at {report}: run `make compare` first"
+        return f"no comparison at {report}: run `make evaluate` first"
     data = json.loads(report.read_text(encoding="utf-8"))
     if data.get("candidate_sha256") != sha256(candidate):
-        return f"{report} is about another model: run `make compare` again"
+        return f"{report} is about another candidate: run `make evaluate` again"
+    was = data.get("current_sha256")
+    if was and current is not None and current.exists() and was != sha256(current):
+        return f"the current model changed since {report}: run `make evaluate` again"
     missed = [
         f"{m} {t['value']} (target {t['target']})"
         for m, t in (data.get("targets") or {}).items()
@@ -80,8 +83,8 @@ def main() -> int:
     parser.add_argument("--force", action="store_true", help="promote even below the targets")
     args = parser.parse_args()
     if not args.candidate.exists():
-        parser.error(f"no candidate model at {args.candidate} (`make candidate` trains one)")
-    refusal = gate(args.candidate, args.report)
+        parser.error(f"no candidate model at {args.candidate} (`make train` trains one)")
+    refusal = gate(args.candidate, args.report, args.current)
     if refusal and not args.force:
         print(f"NOT PROMOTED: {refusal}. Use FORCE=1 to promote anyway.", file=sys.stderr)
         return 1

@@ -1,6 +1,6 @@
 """Write the review file: what the assistant could not handle, for a maintainer to label.
 
-    python -m tools.review [--out review/candidates.yml] [--redis-url URL] [--low 0.7]
+    python -m tools.review [--out data/review/candidates.yml] [--redis-url URL] [--low 0.7]
 
 Reads the bridge's Redis (docs/learning.md). The file is Rasa NLU YAML outside data/, so
 training never picks it up until a maintainer moves examples into data/nlu.
@@ -19,7 +19,7 @@ from bridge.learning import review
 from bridge.learning.turns import LOW_CONFIDENCE
 from tools.learning_cli import ROOT, configured, redis_url
 
-DEFAULT_OUT = ROOT / "review" / "candidates.yml"
+DEFAULT_OUT = ROOT / "data" / "review" / "candidates.yml"
 
 
 async def _collect(url: str, low: float) -> list[review.Candidate]:

@@ -1,14 +1,26 @@
 """Slack Events API and interactivity: staff replies in a handoff thread go back to the customer;
-the card's buttons are handled in `slack_actions`."""
+the card's buttons are handled in `slack_actions`.
+
+Every request goes through slack-bolt except the commonest one, a plain staff reply in a thread
+(`message` event, no subtype, not starting with "!"): that one is the human relay's hot path, and
+bolt's dispatch around it cost as much CPU as relaying it (docs/benchmarks.md), so `events`
+verifies its signature (same check, same 401) and calls the reply handler itself. Bolt still
+handles everything else, including notes, `!intent`/`!new` mark commands (its middleware sees
+them), edits, files, reactions and all of interactivity. A middleware added to bolt that must
+see plain thread replies has to be reflected in `_fast_reply`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.channels import slack_actions, slack_marks
@@ -20,6 +32,17 @@ log = logging.getLogger(__name__)
 
 BOLT_APP = web.AppKey("bolt_app", AsyncApp)
 
+StaffReply = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
+
+
+class BridgeBolt(AsyncApp):
+    """The bolt app, plus what the staff-reply fast path needs: the signature check and the
+    reply handler bolt itself would call (set by build_bolt_app)."""
+
+    verifier: SignatureVerifier
+    staff_channel: str
+    staff_reply: StaffReply
+
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/slack/events", events)
@@ -28,6 +51,11 @@ def add_routes(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT_APP]
+    if isinstance(bolt, BridgeBolt) and request.path == "/slack/events":
+        fast = await _fast_reply(request, bolt)
+        if fast is not None:
+            return fast
     try:
         # Bolt reads the body before checking the signature; what it cannot read is not Slack's.
         bolt_request = await to_bolt_request(request)
@@ -37,6 +65,41 @@ async def events(request: web.Request) -> web.Response:
         return web.json_response({"error": "the body is not a Slack request"}, status=400)
     bolt_response = await request.app[BOLT_APP].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+async def _fast_reply(request: web.Request, bolt: BridgeBolt) -> web.Response | None:
+    """Handle a plain staff thread reply without bolt's dispatch; None: leave it to bolt."""
+    try:
+        raw = await request.read()
+        body = json.loads(raw)
+    except Exception:  # too large, not JSON (a form, bad UTF-8, absurd nesting): bolt answers
+        return None
+    if not isinstance(body, dict) or body.get("type") != "event_callback":
+        return None
+    event = body.get("event")
+    if not isinstance(event, dict) or not _plain_reply(event, bolt.staff_channel):
+        return None
+    # Bolt's own check (slack_sdk's verifier, 5-minute window) and its answer when it fails.
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "0")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if not bolt.verifier.is_valid(raw, timestamp, signature):
+        return web.json_response({"error": "invalid request"}, status=401)
+    # As with bolt's process_before_response: the 200 goes out once the reply is queued.
+    await bolt.staff_reply(event, body)
+    return web.Response(status=200)
+
+
+def _plain_reply(event: dict[str, Any], staff_channel: str) -> bool:
+    """A staff reply bolt would hand straight to on_message: no subtype (edits, files go to
+    bolt), no "!" command (mark commands are bolt middleware's; notes are rare anyway)."""
+    text = event.get("text")
+    return (
+        event.get("type") == "message"
+        and event.get("subtype") is None
+        and isinstance(text, str)
+        and not text.lstrip().startswith("!")
+        and _is_staff_thread_reply(event, staff_channel)
+    )
 
 
 def _well_formed(body: object) -> bool:
@@ -60,7 +123,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     settings = services.settings
     # process_before_response: Slack gets its 200 only once the reply is queued in Redis, so a
     # crash before that makes Slack retry instead of losing the reply.
-    bolt = AsyncApp(
+    bolt = BridgeBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,
@@ -76,6 +139,10 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
             return
         if not _is_staff_thread_reply(event, settings.slack_channel_id):
             return
+        await staff_reply(event, body)
+
+    async def staff_reply(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A staff member's reply in a thread (checked by _is_staff_thread_reply)."""
         author = await names.display_name(event.get("user", ""))
         attachments = await files.fetch(event.get("files") or [])
         await services.router.staff_post(
@@ -113,6 +180,9 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
 
     slack_actions.register(bolt, services, names)
     slack_marks.register(bolt, services)
+    bolt.verifier = SignatureVerifier(settings.slack_signing_secret)
+    bolt.staff_channel = settings.slack_channel_id
+    bolt.staff_reply = staff_reply
     return bolt
 
 

@@ -36,6 +36,11 @@ def register(bolt: AsyncApp, services: Services) -> None:
     marks = StaffMarks(services.store, services.redis)
     staff_channel = settings.slack_channel_id
     client: AsyncWebClient = bolt.client
+    # The same users.info lookup (and cache) as the relay's; imported here because
+    # bridge.channels.slack imports this module.
+    from bridge.channels.slack import StaffNames
+
+    names = StaffNames(client)
 
     @bolt.middleware
     async def staff_marks(
@@ -43,13 +48,14 @@ def register(bolt: AsyncApp, services: Services) -> None:
     ) -> BoltResponse | None:
         event = body.get("event") if body.get("type") == "event_callback" else None
         if isinstance(event, dict) and _is_mark_command(event, staff_channel):
+            user = str(event.get("user") or "")
             await marks.command(
                 event["channel"],
                 str(event["thread_ts"]),
                 str(event["ts"]),
                 str(event.get("text") or ""),
-                str(event.get("user") or ""),
-                "",
+                user,
+                await names.display_name(user),
             )
             # Handled here, so the thread-reply listener never relays it; an explicit 200 stops
             # Slack from retrying the event.
@@ -67,14 +73,17 @@ def register(bolt: AsyncApp, services: Services) -> None:
         post = next((m for m in found.get("messages") or [] if m.get("ts") == item["ts"]), None)
         if post is None or not post.get("bot_id") or not post.get("thread_ts"):
             return  # only the bridge's own posts in a thread show customer messages
+        user = str(event.get("user") or "")
+        added = event.get("type") == "reaction_added"
         mark = await marks.react(
             item["channel"],
             str(post["thread_ts"]),
             str(item["ts"]),
             str(post.get("text") or ""),
             str(event["reaction"]),
-            str(event.get("user") or ""),
-            added=event.get("type") == "reaction_added",
+            user,
+            added=added,
+            user_name=await names.display_name(user) if added else "",
         )
         log.info("staff mark %s on %s: %s", event["reaction"], item["ts"], mark)
 

@@ -45,11 +45,16 @@ def customer_text(post: str) -> str | None:
 class Mark:
     text: str
     thread_ts: str
-    by: str
+    by: str  # the staff member's Slack user id
     at_ms: int
     intent: str = ""  # what the bot should have understood
     new_topic: bool = False
     label: str = ""  # a new topic's working name
+    by_name: str = ""  # their display name when the mark was set ("" if Slack did not say)
+
+    def who(self) -> str:
+        """Who set the mark, as `Alice (U0ALICE)`; the user id alone if the name is unknown."""
+        return f"{self.by_name} ({self.by})" if self.by_name else self.by
 
     def describe(self) -> str:
         if self.new_topic:
@@ -71,8 +76,10 @@ class StaffMarks:
         reaction: str,
         user: str,
         added: bool,
+        user_name: str = "",
     ) -> Mark | None:
-        """A mark reaction was added to (or removed from) a thread post; None if ignored."""
+        """A mark reaction was added to (or removed from) a thread post by `user` (a Slack user
+        id; `user_name` their display name); None if ignored."""
         conversation_id = await self._store.conversation_for_thread(channel, thread_ts)
         text = customer_text(post)
         if conversation_id is None or text is None or reaction not in MARK_REACTIONS:
@@ -83,7 +90,7 @@ class StaffMarks:
             return None
         existing = await self._get(conversation_id, ts)
         mark = existing or Mark(text=text, thread_ts=thread_ts, by=user, at_ms=_now())
-        mark.at_ms = _now()
+        mark.by, mark.by_name, mark.at_ms = user, user_name, _now()
         if reaction == NEW_TOPIC:
             mark.new_topic, mark.intent = True, ""
         await self._put(conversation_id, ts, mark)
@@ -92,8 +99,9 @@ class StaffMarks:
     async def command(
         self, channel: str, thread_ts: str, ts: str, text: str, user: str, author: str
     ) -> None:
-        """`!intent <name>` or `!new [label]` in a thread: completes the thread's latest mark,
-        or marks the message that caused the handoff. The answer is posted in the thread."""
+        """`!intent <name>` or `!new [label]` in a thread, sent by `user` (a Slack user id;
+        `author` their display name): completes the thread's latest mark, or marks the message
+        that caused the handoff. The answer is posted in the thread."""
         conversation_id = await self._store.conversation_for_thread(channel, thread_ts)
         found = COMMAND.match(text)
         if conversation_id is None or found is None:
@@ -113,7 +121,7 @@ class StaffMarks:
                 return
             target = (f"trigger:{thread_ts}", Mark(trigger, thread_ts, user, _now()))
         field, mark = target
-        mark.by, mark.at_ms = author or user, _now()
+        mark.by, mark.by_name, mark.at_ms = user, author, _now()
         if kind == "intent":
             mark.intent, mark.new_topic, mark.label = argument, False, ""
         else:

@@ -116,7 +116,7 @@ def _mark_source(conversation_id: str, channel: str, mark: Mark) -> Source:
         conversation_id,
         channel,
         mark.at_ms,
-        f"staff mark by {mark.by}",
+        f"staff mark by {mark.who()}",
         intent=mark.intent,
         confidence=None,
         new_topic=mark.label if mark.new_topic else None,
@@ -138,9 +138,10 @@ def render(candidates: list[Candidate], known: set[str], origin: str = "") -> st
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"# Review candidates written by `make review` on {stamp}{origin}.",
-        "# NOT training data: `rasa train --data data` never reads review/. For each example,",
-        "# check the intent, then move the `- text:` line into data/nlu/ under that intent (or",
-        "# delete it). Each is commented with where it came from and the suggested intent.",
+        "# NOT training data: training reads data/nlu/ and data/rules.yml, never data/review/.",
+        "# For each example, check the intent, then move the `- text:` line into",
+        "# data/nlu/reviewed.yml under that intent (or delete it); `make evaluate` reports on the",
+        "# examples of both files. Each is commented with its source and the suggested intent.",
         "# It holds customers' words: do not commit it; `make forget` does not reach copies.",
         'version: "3.1"',
     ]

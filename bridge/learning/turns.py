@@ -80,7 +80,6 @@ class Learning:
             if is_notable(decision):
                 pipe.zadd(keys.REVIEW, {conversation.id: now})
             await pipe.execute()
-        await self.touch(conversation.id)
         if decision.outcome in ("abstain", "handoff") and decision.intent:
             await self._spikes.count(
                 decision.intent, conversation.id, message.text, decision.outcome, now

@@ -28,6 +28,10 @@ _TOKEN_SHAPES = re.compile(r"xox[abposre]-[A-Za-z0-9-]{6,}|\d{5,}:[A-Za-z0-9_-]{
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 # Libraries that log each HTTP request (with the bot token in the URL) at INFO.
 _CHATTY = ("httpx", "httpcore", "telegram", "slack_bolt", "slack_sdk")
+# Slack posts every staff reply (and reaction) here: a JSON access line each was a measurable
+# share of the relay's CPU (docs/benchmarks.md) and tells nothing the metrics don't. Successful
+# ones are logged at LOG_LEVEL=debug only; failures (4xx/5xx, e.g. a bad signature) still are.
+_QUIET_WHEN_OK = ("POST /slack/events ",)
 
 
 def bind_conversation(conversation_id: str) -> None:
@@ -90,6 +94,19 @@ def _redact_values(entry: dict[str, Any], redact: Redactor) -> dict[str, Any]:
     return {k: redact(v) if isinstance(v, str) else v for k, v in entry.items()}
 
 
+class QuietSuccess(logging.Filter):
+    """Drops aiohttp's access lines for successful requests to the _QUIET_WHEN_OK routes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = str(getattr(record, "first_request_line", ""))
+        if not line.startswith(_QUIET_WHEN_OK):
+            return True
+        try:
+            return int(getattr(record, "response_status", 500)) >= 400
+        except (TypeError, ValueError):
+            return True
+
+
 def configure(level: str, secrets: Iterable[str]) -> None:
     """Route every logger (ours, aiohttp's, the platform clients') through the JSON formatter."""
     handler = logging.StreamHandler(sys.stderr)
@@ -100,3 +117,5 @@ def configure(level: str, secrets: Iterable[str]) -> None:
     logging.captureWarnings(True)  # library warnings become JSON lines too
     for name in _CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    access = logging.getLogger("aiohttp.access")
+    access.filters[:] = [] if level == "debug" else [QuietSuccess()]

@@ -71,6 +71,14 @@ QUEUE_PENDING = Gauge(
     "bridge_queue_pending", "Entries read by a sender but not yet acknowledged.", ["stream"]
 )
 
+GC_FREEZE_TICKS = Counter(
+    "bridge_gc_freeze_ticks", "Young-object collections followed by a freeze (gc_tuning)."
+)
+GC_FULL_COLLECTIONS = Counter(
+    "bridge_gc_full_collections", "Full garbage collections (unfreeze, collect, freeze)."
+)
+GC_FULL_SECONDS = Gauge("bridge_gc_last_full_seconds", "How long the last full collection took.")
+
 QUEUES = (keys.SLACK_OUTBOX, keys.TELEGRAM_OUTBOX, keys.DEAD_LETTERS)
 
 
@@ -108,6 +116,15 @@ def delivery_failed(stream: str, reason: str) -> None:
 
 def delivery_retried(stream: str) -> None:
     DELIVERY_RETRIES.labels(channel=channel_of(stream)).inc()
+
+
+def gc_tick() -> None:
+    GC_FREEZE_TICKS.inc()
+
+
+def gc_full(seconds: float) -> None:
+    GC_FULL_COLLECTIONS.inc()
+    GC_FULL_SECONDS.set(seconds)
 
 
 def rasa_answered(seconds: float, ok: bool) -> None:

@@ -48,15 +48,6 @@ class Timeline:
         self._redis = redis
         self._claim_idle = redis.register_script(_CLAIM_IDLE)
 
-    async def message_in(self, conversation_id: str, channel: str) -> None:
-        """A new message from the customer (or staff): the conversation is active."""
-        metrics.message(channel, "in")
-        now = _now_ms()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.ACTIVITY, {conversation_id: now})
-            pipe.hsetnx(keys.conversation(conversation_id), STARTED, now)
-            await pipe.execute()
-
     async def handed_over(self, conversation_id: str, reason: str) -> None:
         metrics.handoff(reason)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -64,15 +55,13 @@ class Timeline:
             pipe.hdel(keys.conversation(conversation_id), FIRST_REPLY)
             await pipe.execute()
 
-    async def staff_replied(self, conversation_id: str) -> None:
-        await self.message_in(conversation_id, "slack")
-        now = _now_ms()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hget(keys.conversation(conversation_id), HANDOFF)
-            pipe.hsetnx(keys.conversation(conversation_id), FIRST_REPLY, now)
-            handoff_at, first = await pipe.execute()
-        if first and handoff_at:
-            metrics.first_human_reply((now - int(handoff_at)) / 1000)
+    @staticmethod
+    def staff_reply_counted(now_ms: int, first_after_handoff_ms: int | None) -> None:
+        """The metrics of a staff reply, whose stamps (activity, started, first reply) the relay
+        script already wrote in Redis (Outbox.relay_staff: no round trip of its own)."""
+        metrics.message("slack", "in")
+        if first_after_handoff_ms is not None:
+            metrics.first_human_reply((now_ms - first_after_handoff_ms) / 1000)
 
     async def closed(self, conversation_id: str) -> None:
         """Call when a conversation is closed (by staff or customer); times it, counts it."""

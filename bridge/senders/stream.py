@@ -27,15 +27,39 @@ log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    """The platform may accept the message later (rate limit, 5xx, timeout)."""
+    """The platform may accept the message later (rate limit, 5xx, timeout).
 
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+    `outcome_unknown`: the platform may have carried the call out anyway (no answer came, or
+    part of a multi-step delivery went through); the next attempt is told so (OUTCOME_UNKNOWN)
+    and must look before it sends again.
+    """
+
+    def __init__(
+        self, reason: str, retry_after_s: float | None = None, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after_s = retry_after_s
+        self.outcome_unknown = outcome_unknown
 
 
 class Undeliverable(Exception):
     """The platform refused the message for good (blocked bot, unknown channel…)."""
+
+
+# Added to the job a Deliver is handed: the stream entries it carries, as comma-separated
+# "<stream>/<entry id>" (in queue order; several when jobs were coalesced) - an id the
+# platform can be asked about later, e.g. in Slack message metadata.
+DELIVERY_IDS = "_delivery_ids"
+# Added (value "1") when an earlier attempt at this delivery may have reached the platform:
+# it timed out, or the delivery was in progress in a process that died (see StreamSender).
+OUTCOME_UNKNOWN = "_outcome_unknown"
+
+
+def delivered_entries(job: dict[str, str]) -> list[tuple[str, str]]:
+    """(stream, entry id) of every entry `job` delivers (DELIVERY_IDS), so a Deliver can
+    acknowledge them in the same transaction as its own bookkeeping."""
+    pairs = (i.rsplit("/", 1) for i in job.get(DELIVERY_IDS, "").split(",") if "/" in i)
+    return [(stream, entry_id) for stream, entry_id in pairs]
 
 
 Deliver = Callable[[dict[str, str]], Awaitable[None]]
@@ -104,6 +128,8 @@ class StreamSender:
         self._coalescer = coalescer
         self._still_owner = still_owner
         self._buffer: deque[Entry] = deque()
+        # Entries whose delivery may already have reached the platform (OUTCOME_UNKNOWN).
+        self._unsure: set[str] = set()
         self._stop = asyncio.Event()
         # A shutdown waits for a delivery in progress (see bridge/shutdown.py).
         self.in_flight = InFlight()
@@ -122,6 +148,7 @@ class StreamSender:
         # is the oldest, and it is ours now (only one process sends a stream at a time).
         await self._take_over()
         await self._fill("0")
+        self._mark_unsure()
         while not self._stopping:
             try:
                 if not self._buffer:
@@ -140,6 +167,16 @@ class StreamSender:
                 self._buffer.clear()
                 with contextlib.suppress(Exception):
                     await self._fill("0")
+                    self._mark_unsure()
+
+    def _mark_unsure(self) -> None:
+        """Just read back from the pending list: its oldest entry heads the delivery that was
+        in progress when the previous holder (a killed process, or this one before a Redis
+        blip) stopped, and that delivery may have reached the platform without being
+        acknowledged. Only that one: a stream is sent one delivery at a time, each headed by
+        the oldest entry not yet acknowledged, and acknowledged before the next starts."""
+        if self._buffer:
+            self._unsure.add(self._buffer[0][0])
 
     async def _ensure_group(self) -> None:
         try:
@@ -213,15 +250,26 @@ class StreamSender:
         return ids, (self._coalescer.join(run) if len(run) > 1 else head)
 
     async def _attempt(self, ids: list[str], fields: dict[str, str]) -> None:
+        try:
+            await self._attempts(ids, fields)
+        finally:
+            self._unsure.difference_update(ids)
+
+    async def _attempts(self, ids: list[str], fields: dict[str, str]) -> None:
         delay = self._base_delay_s
+        unsure = any(i in self._unsure for i in ids)
+        job = {**fields, DELIVERY_IDS: ",".join(f"{self.stream}/{i}" for i in ids)}
         for attempt in range(1, self._max_attempts + 1):
             if self._stopping:
-                return  # left pending for the stream's next owner
+                return  # left pending for the stream's next owner (which is told it is unsure)
+            if unsure:
+                job[OUTCOME_UNKNOWN] = "1"
             try:
                 async with self.in_flight.step():
-                    await self._deliver(fields)
+                    await self._deliver(job)
                     await self._ack(ids)
             except RetryLater as exc:
+                unsure = unsure or exc.outcome_unknown
                 if attempt == self._max_attempts:
                     metrics.delivery_failed(self.stream, "gave_up")
                     await self._dead_letter(ids, fields, f"gave up: {exc}")
@@ -239,6 +287,7 @@ class StreamSender:
                 raise  # Redis is away: the run loop starts again from the pending list
             except Exception as exc:  # a bug or a malformed job: retried, then dead-lettered
                 log.exception("%s %s: delivery failed unexpectedly", self.stream, ids[0])
+                unsure = True  # it may have failed after the platform took the message
                 if attempt == self._max_attempts:
                     metrics.delivery_failed(self.stream, "gave_up")
                     await self._dead_letter(ids, fields, f"failed: {exc!r}")

@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bridge import slack_format, texts
 from bridge.models import Role
 from bridge.rate_limits import PlatformLimiter
-from bridge.senders.stream import RetryLater, Undeliverable, after_delivery
+from bridge.senders.stream import RetryLater, Undeliverable, after_delivery, delivered_entries
 from bridge.slack_format import split_posts
 from bridge.store import ConversationStore
 from bridge.texts import DELIVERED, not_delivered
@@ -68,7 +68,10 @@ class TelegramSender:
                 last = index == len(parts) - 1
                 sent_ids.append(await self._send(chat_id, part, markup if last else None))
         if job.get("slack_ts"):
-            # Telegram accepted it: the staff member sees a receipt on their Slack message.
+            # Telegram accepted it: the staff member sees a receipt on their Slack message,
+            # queued together with the entry's acknowledgement (the sender's own XACK after
+            # this is then a no-op).
+            entries = delivered_entries(job)
             receipt = {
                 "kind": "react",
                 "conversation": job["conversation"],
@@ -78,7 +81,7 @@ class TelegramSender:
             }
             await after_delivery(
                 lambda: self._store.delivered(
-                    job["slack_channel"], job["slack_ts"], sent_ids, receipt
+                    job["slack_channel"], job["slack_ts"], sent_ids, receipt, entries
                 ),
                 "the Slack receipt",
             )

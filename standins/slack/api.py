@@ -12,6 +12,7 @@ from aiohttp import web
 from .._common import Faults, Interval, json_field, read_params
 from . import files
 from .events import EventDispatcher
+from .hangs import Hangs
 from .state import (
     TEAM_ID,
     TEAM_NAME,
@@ -40,6 +41,27 @@ class Call:
         value = self.params.get(name)
         return "" if value is None else str(value)
 
+    def flag(self, name: str) -> bool:
+        """A boolean argument: slack_sdk sends 1/0 in query strings, true/false in JSON."""
+        return str(self.params.get(name, "")).lower() in ("1", "true")
+
+    def metadata(self) -> JSON | None:
+        """Message metadata: {"event_type": str, "event_payload": {...}} (JSON or a string)."""
+        metadata = json_field(self.params.get("metadata"))
+        if metadata in (None, "", {}):
+            return None
+        if (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not metadata["event_type"]
+            or not isinstance(metadata.get("event_payload", {}), dict)
+        ):
+            raise SlackError("invalid_metadata_format")
+        return {
+            "event_type": metadata["event_type"],
+            "event_payload": metadata.get("event_payload", {}),
+        }
+
     def blocks(self) -> list[JSON] | None:
         blocks = json_field(self.params.get("blocks"))
         if blocks in (None, "", []):
@@ -51,7 +73,7 @@ class Call:
 
 def message_event(channel: Channel, msg: JSON) -> JSON:
     """The `message` event Slack delivers for a new message (thread replies keep no subtype)."""
-    event = {k: v for k, v in msg.items() if k not in ("reactions",)}
+    event = {k: v for k, v in msg.items() if k not in ("reactions", "metadata")}
     event.update(channel=channel.id, event_ts=msg["ts"], channel_type="channel")
     return event
 
@@ -78,7 +100,10 @@ def chat_post_message(call: Call) -> JSON:
     if len(text) > 40_000:
         raise SlackError("msg_too_long")
     thread_ts = call.text("thread_ts") or None
+    metadata = call.metadata()
     msg = call.ws.post(channel, call.user, text, blocks, thread_ts)
+    if metadata is not None:
+        msg["metadata"] = metadata
     call.events.emit(channel.id, message_event(channel, msg))
     return {"channel": channel.id, "ts": msg["ts"], "message": msg}
 
@@ -148,6 +173,15 @@ def chat_get_permalink(call: Call) -> JSON:
 
 
 def _page(call: Call, messages: list[JSON], default_limit: int) -> JSON:
+    """One page of `messages` after `oldest`/`latest` (`inclusive`); message metadata only
+    with `include_all_metadata`, as in Slack."""
+    inclusive = call.flag("inclusive")
+    if oldest := call.text("oldest"):
+        messages = [m for m in messages if _after(m["ts"], oldest, inclusive)]
+    if latest := call.text("latest"):
+        messages = [m for m in messages if _after(latest, m["ts"], inclusive)]
+    if not call.flag("include_all_metadata"):
+        messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
     limit = int(call.params.get("limit") or default_limit)
     start = int(call.params.get("cursor") or 0)
     page = messages[start : start + limit]
@@ -162,11 +196,6 @@ def _page(call: Call, messages: list[JSON], default_limit: int) -> JSON:
 def conversations_history(call: Call) -> JSON:
     channel = call.channel()
     messages = list(reversed(channel.top_level))
-    inclusive = str(call.params.get("inclusive", "")).lower() in ("1", "true")
-    if oldest := call.text("oldest"):
-        messages = [m for m in messages if _after(m["ts"], oldest, inclusive)]
-    if latest := call.text("latest"):
-        messages = [m for m in messages if _after(latest, m["ts"], inclusive)]
     return {**_page(call, messages, 100), "pin_count": 0}
 
 
@@ -291,6 +320,7 @@ class WebApi:
     faults: Faults
     # None when rate limiting is off; else chat.postMessage at most once a second per channel.
     post_limit: Interval | None
+    hangs: Hangs
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
@@ -311,6 +341,10 @@ class WebApi:
             return _error(
                 "fatal_error" if fault.status >= 500 else "request_failed", status=fault.status
             )
+        hang = self.hangs.take(name, params)
+        if hang is not None and hang.when == "before":
+            await self.hangs.hold(hang)  # the client has given up: nothing is carried out
+            return _error("request_timeout", status=504)
         call = Call(self.ws, self.events, user, params, str(request.url.origin()))
         try:
             if name == "chat.postMessage" and self.post_limit is not None:
@@ -320,6 +354,8 @@ class WebApi:
             result = method(call)
         except SlackError as exc:
             return _error(exc.code)
+        if hang is not None:  # carried out; the answer comes too late for the client
+            await self.hangs.hold(hang)
         return web.json_response({"ok": True, **result})
 
     @staticmethod

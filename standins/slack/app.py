@@ -12,6 +12,7 @@ from .._common import Faults, Interval, parse_fault
 from . import files, page
 from .api import WebApi
 from .events import EventDispatcher
+from .hangs import Hangs, parse_hang
 from .interact import Interactivity
 from .state import STAFF_CHANNEL_ID, Workspace
 
@@ -33,6 +34,7 @@ class SlackConfig:
 WORKSPACE = web.AppKey("workspace", Workspace)
 EVENTS = web.AppKey("events", EventDispatcher)
 FAULTS = web.AppKey("faults", Faults)
+HANGS = web.AppKey("hangs", Hangs)
 
 
 def create_app(config: SlackConfig) -> web.Application:
@@ -40,8 +42,8 @@ def create_app(config: SlackConfig) -> web.Application:
     events = EventDispatcher(
         config.events_url, config.signing_secret, config.retry_delays, config.event_timeout
     )
-    faults = Faults()
-    api = WebApi(ws, events, faults, Interval(1.0) if config.rate_limit else None)
+    faults, hangs = Faults(), Hangs()
+    api = WebApi(ws, events, faults, Interval(1.0) if config.rate_limit else None, hangs)
     interactivity = Interactivity(
         ws, config.interactivity_url or config.events_url, config.signing_secret
     )
@@ -57,11 +59,18 @@ def create_app(config: SlackConfig) -> web.Application:
         return web.json_response(events.records())
 
     async def faults_route(request: web.Request) -> web.Response:
+        body = await request.json()
+        if isinstance(body, dict) and "hang" in body:
+            return parse_hang(body, hangs)
         return await parse_fault(request, faults)
 
+    async def release_hangs(_app: web.Application) -> None:
+        hangs.release_all()
+
     app = web.Application()
-    app[WORKSPACE], app[EVENTS], app[FAULTS] = ws, events, faults
+    app[WORKSPACE], app[EVENTS], app[FAULTS], app[HANGS] = ws, events, faults, hangs
     app.cleanup_ctx.append(http_clients)
+    app.on_shutdown.append(release_hangs)
     app.add_routes(
         [
             web.route("*", "/api/{method}", api.handle),

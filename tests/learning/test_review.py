@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
+from redis.asyncio import Redis
 
+from bridge import keys
 from devstack.stack import Stack
 from tests.desk.helpers import Desk
 from tests.learning.conftest import RASA_PYTHON, tool
@@ -56,6 +58,26 @@ async def test_review_file_lists_misses_handoffs_and_staff_marks(
         deliveries = [d for d in await response.json() if d["ts"] == command_ts]
     assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)], deliveries
 
+    # Another staff member marks a later message as a new topic with a reaction alone.
+    bob = Desk(stack.slack_url, user="U0BOB")
+    await customer.say("do you sell gift cards for the outlet stores")
+    post = await eventually(
+        lambda: desk.thread(thread_ts),
+        lambda ms: any("gift cards" in m.get("text", "") for m in ms),
+        what="the gift card question in the thread",
+    )
+    gift_ts = next(m["ts"] for m in post if "gift cards" in m.get("text", ""))
+    await bob.person.reactions_add(channel=STAFF_CHANNEL, timestamp=gift_ts, name="new")
+    redis = Redis.from_url(stack.redis_url, decode_responses=True)
+    try:
+        await eventually(
+            lambda: redis.hget(keys.marks(f"tg-{chat_id}"), gift_ts),
+            lambda raw: raw is not None,
+            what="Bob's mark stored",
+        )
+    finally:
+        await redis.aclose()
+
     out = tmp_path / "candidates.yml"
     done = await asyncio.to_thread(tool, stack, "tools.review", "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -77,13 +99,18 @@ async def test_review_file_lists_misses_handoffs_and_staff_marks(
     assert "handoff (repeated_miss) | " + conversation in handoff
     assert 'staff: "We only help with orders from our shop, sorry!"' in handoff
     marked = comments_of("zip on my new jacket")
-    assert "suggested: complaint (staff mark)" in marked and "staff mark by U0ALICE" in marked
+    # Staff are named as Slack shows them, with their user id.
+    assert "suggested: complaint (staff mark)" in marked
+    assert "staff mark by Alice (U0ALICE)" in marked
+    gift = comments_of("gift cards for the outlet")
+    assert "suggested: new_topic (staff marked a new topic)" in gift, gift
+    assert "staff mark by Bob (U0BOB)" in gift
     zip_line = next(i for i, line in enumerate(lines) if "zip on my new jacket" in line)
     assert (
         "- intent: complaint" in [ln for ln in lines[:zip_line] if ln.startswith("- intent:")][-1]
     )
 
-    # It is valid Rasa NLU data, and outside what `rasa train --data data` reads.
+    # It is valid Rasa NLU data (training reads data/nlu and data/rules.yml, not data/review).
     check = await asyncio.to_thread(
         subprocess.run,
         [

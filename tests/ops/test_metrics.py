@@ -5,7 +5,10 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from bridge.models import Channel, Conversation, Message, Role
 from bridge.observability.timeline import Timeline
+from bridge.outbox import Outbox
+from bridge.store import ConversationStore, now_ms
 from devstack.stack import Stack
 from tests.ops.conftest import scrape, value
 from tests.support import StaffDesk, telegram_handoff
@@ -43,11 +46,26 @@ async def test_ended_conversations_are_counted_by_who_handled_them(stack: Stack)
     timeline = Timeline(redis)
     before = _ended()
 
-    await timeline.message_in("w-bot-only", "widget")
-    await timeline.message_in("w-with-person", "widget")
+    store = ConversationStore(redis)
+    for conversation_id in ("w-bot-only", "w-with-person"):
+        # A customer line stamps the timeline in the step that records it.
+        hello = Message(role=Role.CUSTOMER, text="hello", client_msg_id="c1")
+        await store.record_inbound(conversation_id, hello, "widget", "c1", active_at_ms=now_ms())
     await timeline.handed_over("w-with-person", "complaint")
-    await timeline.staff_replied("w-with-person")
-    await timeline.staff_replied("w-with-person")  # only the first reply is timed
+    # Two staff replies, stamped by the relay's own script; only the first one is timed.
+    outbox = Outbox(redis)
+    with_person = Conversation("w-with-person", Channel.WIDGET, external_id="", display_name="")
+    for n in range(2):
+        stamp = now_ms()
+        relayed = await outbox.relay_staff(
+            with_person,
+            Message(role=Role.STAFF, text=f"reply {n}"),
+            f"bridge:test:seen:{n}",
+            ("C-STAFF", f"1700000000.00000{n}"),
+            stamp,
+        )
+        assert relayed is not None and relayed != "not-claimed"
+        Timeline.staff_reply_counted(stamp, relayed[1])
     await timeline.closed("w-with-person")
     assert await timeline.sweep_idle(idle_after_s=0) == 1  # the closed one is not idle too
 
