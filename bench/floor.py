@@ -3,7 +3,9 @@
 `python -m bench.floor --port P --redis-url URL`. A socket says
 `{"conversation": c, "thread_ts": t}` first; a POSTed Slack event for thread `t` is published
 on Redis and every process subscribed sends it to the sockets of conversation `c`. No
-signature check, no transcript, no de-duplication: what is left is the cost of the hops.
+signature check, no transcript, no de-duplication: what is left is the cost of the hops. Like
+the bridge, it runs on uvloop and sends to its own sockets at once, publishing for the other
+processes with an origin its own subscriber skips (bridge/widget_hub.py).
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bridge.event_loop import new_event_loop
+
+ORIGIN = uuid.uuid4().hex[:12]
 CHANNEL = "bench:floor:events"
 REDIS = web.AppKey("redis", Redis)
 SocketMap = defaultdict[str, set[web.WebSocketResponse]]
@@ -47,9 +53,18 @@ async def event_handler(request: web.Request) -> web.Response:
     if conversation is not None:
         message = {"role": "staff", "text": event["text"]}
         await request.app[REDIS].publish(
-            CHANNEL, json.dumps({"conversation": conversation, "message": message})
+            CHANNEL,
+            json.dumps({"origin": ORIGIN, "conversation": conversation, "message": message}),
         )
+        await _send(request.app, conversation, message)
     return web.Response()
+
+
+async def _send(app: web.Application, conversation: str, message: dict[str, str]) -> None:
+    frame = json.dumps({"type": "message", **message})
+    for ws in list(app[SOCKETS].get(conversation, ())):
+        with contextlib.suppress(ConnectionError):
+            await ws.send_str(frame)
 
 
 async def _fan_out(app: web.Application) -> None:
@@ -57,10 +72,8 @@ async def _fan_out(app: web.Application) -> None:
         await pubsub.subscribe(CHANNEL)
         async for item in pubsub.listen():
             event = json.loads(item["data"])
-            frame = json.dumps({"type": "message", **event["message"]})
-            for ws in list(app[SOCKETS].get(event["conversation"], ())):
-                with contextlib.suppress(ConnectionError):
-                    await ws.send_str(frame)
+            if event.get("origin") != ORIGIN:
+                await _send(app, event["conversation"], event["message"])
 
 
 def create_app(redis_url: str) -> web.Application:
@@ -94,7 +107,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", required=True)
     args = parser.parse_args()
-    web.run_app(create_app(args.redis_url), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(
+        create_app(args.redis_url),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        loop=new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

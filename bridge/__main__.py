@@ -7,6 +7,7 @@ import sys
 from aiohttp import web
 
 from bridge.app import HANDLER_GRACE_S, create_app
+from bridge.event_loop import new_event_loop
 from bridge.observability import logs
 from bridge.settings import SettingsError, load_settings
 
@@ -28,6 +29,7 @@ def main() -> None:
         port=settings.port,
         print=None,
         shutdown_timeout=HANDLER_GRACE_S,
+        loop=new_event_loop(),
     )
 
 

@@ -71,7 +71,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     http = aiohttp.ClientSession()
     store = ConversationStore(redis)
-    outbox = Outbox(redis)
+    widget_hub = WidgetHub(redis)
+    outbox = Outbox(redis, widget_hub)
     timeline = Timeline(redis)
     app[SERVICES] = Services(
         settings=settings,
@@ -86,7 +87,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             timeline=timeline,
         ),
         tokens=SessionTokens(settings.widget_secret or await _shared_widget_secret(redis)),
-        widget_hub=WidgetHub(redis),
+        widget_hub=widget_hub,
         timeline=timeline,
         widget_quota=CustomerQuota(redis, settings.widget_per_minute),
         telegram_quota=CustomerQuota(redis, settings.telegram_customer_per_minute),

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from bridge import keys, widget_events
 from bridge.models import Channel, Conversation, Message
 from bridge.observability import metrics, timeline
+from bridge.widget_hub import WidgetHub
 
 # The transcript line and the delivery job (Telegram) or the live widget event are written
 # together, so a message is either on its way or was never sent, in one round trip (the bot's
@@ -91,8 +92,9 @@ NOT_CLAIMED: Final = "not-claimed"
 
 
 class Outbox:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, hub: WidgetHub | None = None) -> None:
         self._redis = redis
+        self._hub = hub  # this process's widget sockets (None: publish only)
         self._deliver = redis.register_script(_DELIVER)
         self._relay_staff = redis.register_script(_RELAY_STAFF)
 
@@ -105,10 +107,8 @@ class Outbox:
         """Record and send a message to the customer; None if `once_key` was already used."""
         queued = conversation.channel is Channel.TELEGRAM
         args = [str(keys.DEDUPE_TTL_S) if once_key else "", "1" if queued else "0", conversation.id]
-        if conversation.channel is Channel.WIDGET:
-            args += [keys.WIDGET_EVENTS, *widget_events.around_id(conversation.id, message)]
-        else:
-            args += ["", "", ""]
+        widget = conversation.channel is Channel.WIDGET
+        args += self.widget_event(conversation.id, message) if widget else ["", "", ""]
         for name, value in message.to_fields().items():
             args += [name, value]
         entry_id = await self._deliver(
@@ -122,8 +122,9 @@ class Outbox:
         if entry_id is None:
             return None
         stored = Message(**{**message.__dict__, "id": entry_id})
-        if conversation.channel is Channel.WIDGET:
+        if widget:
             metrics.message(str(Channel.WIDGET), "out")  # the socket hub is its platform
+            await self.deliver_here(conversation.id, stored)
         return stored
 
     async def relay_staff(
@@ -145,11 +146,11 @@ class Outbox:
         saw, that handoff's time (ms); None if `once_key` was already used.
         """
         queued = conversation.channel is Channel.TELEGRAM
-        head, tail = ("", "") if queued else widget_events.around_id(conversation.id, message)
         args = [str(keys.DEDUPE_TTL_S), "1" if queued else "0", conversation.id, *receipt]
         args += [str(keys.RELAY_TTL_S), "" if stamp_ms is None else str(stamp_ms)]
         args += [timeline.STARTED, timeline.FIRST_REPLY, timeline.HANDOFF]
-        args += [keys.WIDGET_EVENTS, head, tail, only_if_claimed]
+        args += ["", "", ""] if queued else self.widget_event(conversation.id, message)
+        args += [only_if_claimed]
         for name, value in message.to_fields().items():
             args += [name, value]
         answer: Any = await self._relay_staff(
@@ -169,10 +170,22 @@ class Outbox:
         if answer == 0:
             return NOT_CLAIMED
         entry_id, handoff_at = str(answer[0]), str(answer[1] or "")
+        stored = Message(**{**message.__dict__, "id": entry_id})
         if not queued:
             metrics.message(str(Channel.WIDGET), "out")  # the socket hub is its platform
-        stored = Message(**{**message.__dict__, "id": entry_id})
+            await self.deliver_here(conversation.id, stored)
         return stored, int(handoff_at) if handoff_at else None
+
+    def widget_event(self, conversation_id: str, message: Message) -> list[str]:
+        """Script arguments that publish `message` to every replica's widget sockets in the
+        step that writes it: the channel and the event around its id (widget_events)."""
+        origin = self._hub.origin if self._hub is not None else ""
+        return [keys.WIDGET_EVENTS, *widget_events.around_id(conversation_id, message, origin)]
+
+    async def deliver_here(self, conversation_id: str, message: Message) -> None:
+        """Send a message just written (and published) to this process's own sockets."""
+        if self._hub is not None:
+            await self._hub.deliver(conversation_id, message)
 
     async def revise(
         self, conversation: Conversation, message_id: str, text: str | None, job: dict[str, str]

@@ -101,16 +101,20 @@ class Router:
             )
         bind_conversation(conversation.id)
         log.debug("customer message", extra={"body": message.text})
+        widget = conversation.channel is Channel.WIDGET
         inbound = await self._store.record_inbound(
             conversation.id,
             message,
             source,
             event_id,
             active_at_ms=now_ms() if self._timeline is not None else None,
-            echo_to_widget=conversation.channel is Channel.WIDGET,
+            # Echoed to the customer's other tabs (and other devices on the same session).
+            widget_event=self._outbox.widget_event(conversation.id, message) if widget else None,
         )
         if inbound.is_new:
             metrics.message(str(conversation.channel), "in")
+            if widget:
+                await self._outbox.deliver_here(conversation.id, inbound.message)
         return inbound
 
     async def respond(
@@ -129,11 +133,7 @@ class Router:
 
     async def _respond(self, conversation: Conversation, inbound: Inbound, payload: str) -> None:
         async with self._turn(conversation.id):
-            # Both reads at once (one round trip's wait, not two); only this turn writes either.
-            stored, answered = await asyncio.gather(
-                self._store.get(conversation.id),
-                self._store.is_answered(conversation.id, inbound.message.id),
-            )
+            stored, answered = await self._store.for_turn(conversation.id, inbound.message.id)
             current = stored or conversation
             if payload.startswith(texts.CSAT_PREFIX):
                 # The satisfaction prompt's buttons are for us, never for the assistant.

@@ -209,19 +209,17 @@ class ConversationStore:
         source: str,
         event_id: str,
         active_at_ms: int | None = None,
-        echo_to_widget: bool = False,
+        widget_event: list[str] | None = None,
     ) -> Inbound:
         """Append a customer message unless this event id was already recorded.
 
         `active_at_ms`: stamp the timeline (the conversation is active; its start if new).
-        `echo_to_widget`: publish the line to the conversation's open widget sockets.
+        `widget_event`: publish the line to the conversation's widget sockets in the same step
+        (Outbox.widget_event's script arguments).
         """
         argv: list[str] = [str(keys.DEDUPE_TTL_S), conversation_id, message.text, message.file_id]
         argv += ["" if active_at_ms is None else str(active_at_ms), timeline.STARTED]
-        if echo_to_widget:
-            argv += [keys.WIDGET_EVENTS, *widget_events.around_id(conversation_id, message)]
-        else:
-            argv += ["", "", ""]
+        argv += widget_event or ["", "", ""]
         for name, value in message.to_fields().items():
             argv += [name, value]
         is_new, entry_id, mode = await self._record_once(
@@ -240,10 +238,17 @@ class ConversationStore:
     async def mark_answered(self, conversation_id: str, entry_id: str) -> None:
         await self._redis.hset(keys.conversation(conversation_id), "answered_upto", entry_id)
 
-    async def is_answered(self, conversation_id: str, entry_id: str) -> bool:
-        """Whether the bot already answered this customer message (or a later one)."""
-        upto = await self._redis.hget(keys.conversation(conversation_id), "answered_upto")
-        return upto is not None and _stream_id(entry_id) <= _stream_id(str(upto))
+    async def for_turn(
+        self, conversation_id: str, entry_id: str
+    ) -> tuple[Conversation | None, bool]:
+        """The conversation, and whether the bot already answered customer message `entry_id`
+        (or a later one), in one read."""
+        data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
+        if not data:
+            return None, False
+        upto = data.get("answered_upto")
+        answered = upto is not None and _stream_id(entry_id) <= _stream_id(str(upto))
+        return Conversation.from_hash(conversation_id, data), answered
 
     @staticmethod
     def event_key(source: str, event_id: str) -> str:

@@ -17,12 +17,19 @@ end
 """
 
 
-def around_id(conversation_id: str, message: Message) -> tuple[str, str]:
-    """The event `{"conversation": …, "message": message.to_wire()}` for `message` before it
-    has an id, cut where its entry id and time go (`<id>", "ts": <ms>`), so a script can
-    publish it in the step that creates the entry."""
+def around_id(conversation_id: str, message: Message, origin: str = "") -> tuple[str, str]:
+    """The event `{"origin": …, "conversation": …, "message": message.to_wire()}` for `message`
+    before it has an id, cut where its entry id and time go (`<id>", "ts": <ms>`), so a script
+    can publish it in the step that creates the entry. `origin`: the publishing process's hub,
+    which has delivered it to its own sockets already (WidgetHub.deliver)."""
     wire = message.to_wire()
     del wire["id"], wire["ts"]
     rest = json.dumps(wire)  # '{"role": ...}': never empty, role and text are always there
-    head = '{"conversation": ' + json.dumps(conversation_id) + ', "message": {"id": "'
+    head = (
+        '{"origin": '
+        + json.dumps(origin)
+        + ', "conversation": '
+        + json.dumps(conversation_id)
+        + ', "message": {"id": "'
+    )
     return head, ", " + rest[1:] + "}"

@@ -47,6 +47,38 @@ async def test_staff_reply_reaching_b_arrives_on_a_widget_of_a(
         assert numbered("step", "\n".join(texts)) == [1, 2, 3, 4, 5], texts
 
 
+async def test_every_socket_gets_each_message_once_whichever_replica_wrote_it(
+    replicas_factory: Callable[..., Any],
+) -> None:
+    # A replica sends what it writes straight to the sockets it holds and skips that event when
+    # Redis brings it back; the other replica's sockets get it from Redis.
+    replicas: Replicas = await replicas_factory(8, events_to=B)
+    desk = StaffDesk(replicas.slack_url)
+    async with WidgetCustomer(replicas.bridge_urls[A]) as on_a:
+        async with (
+            WidgetCustomer(replicas.bridge_urls[A], on_a.token) as also_on_a,
+            WidgetCustomer(replicas.bridge_urls[B], on_a.token) as on_b,
+        ):
+            thread_ts = await _handoff(on_a, desk)  # the line and the bot's notice: A writes
+            await desk.reply(thread_ts, "Hi, Sam here.")  # the event reaches B: B writes
+            # Last, a line each replica's sockets can only get through Redis, where it follows
+            # every earlier event: a second copy of anything would have arrived before it.
+            await desk.reply(thread_ts, "marker from B")
+            await on_a.say("marker from A")
+            for socket, marker in ((on_a, "B"), (also_on_a, "B"), (on_b, "A")):
+                await socket.wait_for(
+                    lambda m, marker=marker: m.get("text") == f"marker from {marker}", marker
+                )
+            for socket in (on_a, also_on_a, on_b):
+                live = [f for f in socket.frames if f["type"] == "message"]
+                ids = [f["id"] for f in live]
+                assert len(ids) == len(set(ids)), [(f["id"], f["text"]) for f in live]
+                texts = [f["text"] for f in live]
+                assert "let me talk to a real person" in texts
+                assert "Hi, Sam here." in texts
+                assert any("person from our team" in t for t in texts)
+
+
 async def test_customer_lines_reach_the_thread_in_order_whichever_replica_sends(
     replicas_factory: Callable[..., Any],
 ) -> None:
