@@ -31,8 +31,10 @@ from .report import write_report
 @dataclass(frozen=True)
 class Plan:
     repeats: int = 3
-    warmup: int = 5
-    bot_turns: int = 60
+    warmup: int = 20
+    # The bot turn is cheap to repeat and its ratio sits near the target: more, longer repeats.
+    bot_turn_repeats: int = 5
+    bot_turns: int = 100
     handoffs: int = 20
     relay_threads: int = 8
     relay_rate: float = 200.0
@@ -50,6 +52,7 @@ class Plan:
         return cls(
             repeats=2,
             warmup=2,
+            bot_turn_repeats=2,
             bot_turns=10,
             handoffs=5,
             relay_threads=4,
@@ -74,9 +77,9 @@ async def _stack_measurements(plan: Plan, run_dir: Path, skip: set[str]) -> dict
     await bench.start()
     try:
         if "bot_turn" not in skip:
-            _log(f"1. bot turn: {plan.repeats} x {plan.bot_turns} turns per path")
+            _log(f"1. bot turn: {plan.bot_turn_repeats} x {plan.bot_turns} turns per path")
             results["bot_turn"] = await bot_turn.run(
-                bench, plan.repeats, plan.bot_turns, plan.warmup
+                bench, plan.bot_turn_repeats, plan.bot_turns, plan.warmup
             )
         if "handoff" not in skip:
             _log(f"3. handoff: {plan.repeats} x {plan.handoffs}")

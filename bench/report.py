@@ -69,11 +69,13 @@ def summary(r: dict[str, Any]) -> str:
     if b := r.get("bot_turn"):
         m = b["median"]
         lines.append(
-            f"| 1 | Bot turn, widget → bot reply ({b['turns_per_repeat']} fresh conversations "
-            f"per repeat) | bridge p50 {m['bridge_p50_ms']:.1f} ms, p99 "
-            f"{m['bridge_p99_ms']:.1f} ms; Rasa REST direct p50 {m['rasa_p50_ms']:.1f} ms, p99 "
-            f"{m['rasa_p99_ms']:.1f} ms | overhead ≤ 10 % at p50 | overhead "
-            f"{_pct(m['overhead_p50'])} | {_met(b['met'])} |"
+            f"| 1 | Bot turn, widget → bot reply ({len(b['repeats'])} repeats of "
+            f"{b['turns_per_repeat']} fresh conversations) | bridge p50 "
+            f"{m['bridge_p50_ms']:.1f} ms, p99 {m['bridge_p99_ms']:.1f} ms; Rasa REST direct "
+            f"p50 {m['rasa_p50_ms']:.1f} ms, p99 "
+            f"{m['rasa_p99_ms']:.1f} ms (each the median over repeats) | overhead ≤ 10 % at "
+            f"p50 | overhead {_pct(m['overhead_p50'])} (median of the repeats' "
+            f"{' / '.join(_pct(x['overhead_p50']) for x in b['repeats'])}) | {_met(b['met'])} |"
         )
     if h := r.get("relay"):
         lat, cap, ratios = h["at_rate"]["median"], h["saturated"]["median"], h["ratios"]

@@ -35,19 +35,32 @@ end
 return 0
 """
 
-# KEYS[1]: the customer's theoretical arrival time (GCRA); ARGV[1]: messages per minute.
-# A customer may send `per_minute` messages at once, then one every 60/per_minute seconds.
-# Answers 1 (accepted) or 0 (over the quota; nothing changes).
-_QUOTA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = 60000 / tonumber(ARGV[1])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-local next_tat = tat + interval
-if next_tat - now > 60000 + 1 then return 0 end
-redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now) + 1000)
-return 1
+# Lua: a customer's quota (GCRA). A customer may send `per_minute` messages at once, then one
+# every 60/per_minute seconds. Expects locals `quota_key` (the customer's theoretical arrival
+# time; '' skips the check) and `per_minute`; sets `over_quota` (then nothing has changed).
+# Also run inside the widget's record step (store._RECORD_ONCE), saving a round trip.
+QUOTA_LUA = """
+local over_quota = false
+if quota_key ~= '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local interval = 60000 / tonumber(per_minute)
+  local tat = math.max(tonumber(redis.call('GET', quota_key) or '0'), now)
+  local next_tat = tat + interval
+  if next_tat - now > 60000 + 1 then
+    over_quota = true
+  else
+    redis.call('SET', quota_key, next_tat, 'PX', math.ceil(next_tat - now) + 1000)
+  end
+end
 """
+
+# KEYS[1]: the customer's quota key; ARGV[1]: messages per minute. Answers 1 (accepted) or 0.
+_QUOTA = (
+    "local quota_key, per_minute = KEYS[1], ARGV[1]\n"
+    + QUOTA_LUA
+    + "if over_quota then return 0 end\nreturn 1\n"
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,13 @@ class CustomerQuota:
     def window() -> str:
         """The current clock minute: a customer over the quota is told once per minute."""
         return str(int(time.time() // 60))
+
+    def in_script(self, source: str, customer: str) -> tuple[str, int] | None:
+        """(key, per minute) for a script that checks the quota in its own step (QUOTA_LUA);
+        None when there is no quota."""
+        if self.per_minute <= 0:
+            return None
+        return keys.customer_quota(source, customer), self.per_minute
 
     async def allow(self, source: str, customer: str) -> bool:
         if self.per_minute <= 0:

@@ -92,8 +92,13 @@ class Router:
         source: str,
         event_id: str,
         attachment: Attachment | None = None,
+        quota: tuple[str, int] | None = None,
     ) -> Inbound:
-        """Record a customer message (once per event id). Safe to acknowledge after this."""
+        """Record a customer message (once per event id). Safe to acknowledge after this.
+
+        `quota`: the customer's quota to check in the same step (CustomerQuota.in_script); a
+        message over it is not recorded (`over_quota`) and must not be responded to.
+        """
         if attachment is not None:
             file_id = await self._store.put_file(attachment)
             message = replace(
@@ -110,6 +115,7 @@ class Router:
             active_at_ms=now_ms() if self._timeline is not None else None,
             # Echoed to the customer's other tabs (and other devices on the same session).
             widget_event=self._outbox.widget_event(conversation.id, message) if widget else None,
+            quota=quota,
         )
         if inbound.is_new:
             metrics.message(str(conversation.channel), "in")

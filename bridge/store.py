@@ -11,25 +11,34 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bridge import keys, widget_events
+from bridge import keys, rate_limits, widget_events
 from bridge.models import Attachment, Channel, Conversation, Message, Mode, RecentIntent
 from bridge.observability import timeline
 
 # Records an inbound message once: a retried delivery of the same event id returns the entry it
-# created the first time instead of a second transcript line. While a person has the
-# conversation, the same step queues the message for the staff thread, so it cannot be
-# recorded and then lost before it reaches Slack. The same round trip stamps the timeline
-# (active now; started) and echoes the line to the customer's other widget tabs: the bot's
-# answer waits for this step (docs/benchmarks.md, measurement 1).
-# KEYS: seen, transcript, conversation, Slack partition, activity. ARGV: ttl, conversation id,
-# text, file, now (ms; '' skips the timeline), the timeline's started field, widget channel
-# ('': no echo) and the event around the id (widget_events.around_id), then the fields.
+# created the first time instead of a second transcript line. A new message is first checked
+# against the customer's quota, when one is given (rate_limits.QUOTA_LUA; answers -1 having
+# written nothing when it is over). While a person has the conversation, the same step queues
+# the message for the staff thread, so it cannot be recorded and then lost before it reaches
+# Slack. It also stamps the timeline (active now; started) and echoes the line to the
+# customer's widget sockets. All in one round trip: the bot's answer waits for this step
+# (docs/benchmarks.md, measurement 1).
+# KEYS: seen, transcript, conversation, Slack partition, activity, quota (any key when none).
+# ARGV: ttl, conversation id, text, file, now (ms; '' skips the timeline), the timeline's
+# started field, widget channel ('': no echo) and the event around the id
+# (widget_events.around_id), messages per minute ('': no quota), then the message's fields.
 _RECORD_ONCE = (
     """
 local mode = redis.call('HGET', KEYS[3], 'mode')
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing, mode} end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 10))
+local quota_key, per_minute = '', ARGV[10]
+if per_minute ~= '' then quota_key = KEYS[6] end
+"""
+    + rate_limits.QUOTA_LUA
+    + """
+if over_quota then return {-1, '', mode} end
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 11))
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 if mode == 'human' then
   redis.call('XADD', KEYS[4], '*', 'kind', 'thread_post', 'conversation', ARGV[2],
@@ -165,6 +174,7 @@ class Inbound:
     message: Message
     is_new: bool
     mode: Mode
+    over_quota: bool = False  # refused: the customer's quota was spent (nothing recorded)
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:
@@ -210,16 +220,20 @@ class ConversationStore:
         event_id: str,
         active_at_ms: int | None = None,
         widget_event: list[str] | None = None,
+        quota: tuple[str, int] | None = None,
     ) -> Inbound:
         """Append a customer message unless this event id was already recorded.
 
         `active_at_ms`: stamp the timeline (the conversation is active; its start if new).
         `widget_event`: publish the line to the conversation's widget sockets in the same step
-        (Outbox.widget_event's script arguments).
+        (Outbox.widget_event's script arguments). `quota`: (key, per minute) of the customer's
+        quota (CustomerQuota.in_script); a new message over it is refused (`over_quota`).
         """
+        quota_key, per_minute = quota or (keys.seen(source, event_id), "")
         argv: list[str] = [str(keys.DEDUPE_TTL_S), conversation_id, message.text, message.file_id]
         argv += ["" if active_at_ms is None else str(active_at_ms), timeline.STARTED]
         argv += widget_event or ["", "", ""]
+        argv += [str(per_minute)]
         for name, value in message.to_fields().items():
             argv += [name, value]
         is_new, entry_id, mode = await self._record_once(
@@ -229,9 +243,12 @@ class ConversationStore:
                 keys.conversation(conversation_id),
                 keys.slack_outbox(conversation_id),
                 keys.ACTIVITY,
+                quota_key,
             ],
             args=argv,
         )
+        if is_new == -1:
+            return Inbound(message, False, Mode(mode or Mode.BOT), over_quota=True)
         stored = Message(**{**message.__dict__, "id": entry_id})
         return Inbound(stored, bool(is_new), Mode(mode or Mode.BOT))
 

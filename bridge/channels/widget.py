@@ -201,13 +201,6 @@ class WidgetSession:
         if self._conversation is None:
             raise FrameError("bad_frame", "send `hello` first", client_msg_id)
         conversation = self._conversation
-        quota = self._services.widget_quota
-        if quota is not None and not await quota.allow("widget", conversation.id):
-            raise FrameError(
-                "rate_limited",
-                f"at most {quota.per_minute} messages a minute; please wait, then send again",
-                client_msg_id,
-            )
         message = Message(role=Role.CUSTOMER, text=text, client_msg_id=client_msg_id)
         file_id = frame.get("file")
         if file_id is not None:
@@ -218,9 +211,18 @@ class WidgetSession:
                 message, file_id=str(file_id), file_name=meta["name"], file_type=meta["type"]
             )
         router = self._services.router
+        quota = self._services.widget_quota
+        limit = quota.in_script("widget", conversation.id) if quota is not None else None
+        # The quota is checked in the step that records the message (one round trip, not two).
         inbound = await router.accept(
-            conversation, message, "widget", f"{conversation.id}:{client_msg_id}"
+            conversation, message, "widget", f"{conversation.id}:{client_msg_id}", quota=limit
         )
+        if inbound.over_quota and limit is not None:
+            raise FrameError(
+                "rate_limited",
+                f"at most {limit[1]} messages a minute; please wait, then send again",
+                client_msg_id,
+            )
         await self._socket.send_json(
             {"type": "ack", "client_msg_id": client_msg_id, "id": inbound.message.id}
         )
