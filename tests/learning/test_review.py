@@ -18,6 +18,16 @@ from tests.support import STAFF_CHANNEL, TelegramCustomer, eventually
 NOTICE = "person from our team"
 
 
+async def _posted(desk: Desk, thread_ts: str, needle: str) -> str:
+    """The ts of the customer's line containing `needle`, once the bridge posted it."""
+    posts = await eventually(
+        lambda: desk.thread(thread_ts),
+        lambda ms: any(needle in m.get("text", "") for m in ms),
+        what=f"the customer's line {needle!r} in the thread",
+    )
+    return str(next(m["ts"] for m in posts if needle in m.get("text", "")))
+
+
 async def test_review_file_lists_misses_handoffs_and_staff_marks(
     stack: Stack, chat_id: int, tmp_path: Path
 ) -> None:
@@ -33,12 +43,7 @@ async def test_review_file_lists_misses_handoffs_and_staff_marks(
 
     # A message after the handoff: staff mark it with 🤖 and name the intent in the thread.
     await customer.say("the zip on my new jacket broke after one day")
-    post = await eventually(
-        lambda: desk.thread(thread_ts),
-        lambda ms: any("zip on my new jacket" in m.get("text", "") for m in ms),
-        what="the customer's message in the thread",
-    )
-    zip_ts = next(m["ts"] for m in post if "zip on my new jacket" in m.get("text", ""))
+    zip_ts = await _posted(desk, thread_ts, "zip on my new jacket")
     await desk.person.reactions_add(channel=STAFF_CHANNEL, timestamp=zip_ts, name="robot_face")
     await desk.reply(thread_ts, "!intent complaint")
     await eventually(
@@ -61,12 +66,7 @@ async def test_review_file_lists_misses_handoffs_and_staff_marks(
     # Another staff member marks a later message as a new topic with a reaction alone.
     bob = Desk(stack.slack_url, user="U0BOB")
     await customer.say("do you sell gift cards for the outlet stores")
-    post = await eventually(
-        lambda: desk.thread(thread_ts),
-        lambda ms: any("gift cards" in m.get("text", "") for m in ms),
-        what="the gift card question in the thread",
-    )
-    gift_ts = next(m["ts"] for m in post if "gift cards" in m.get("text", ""))
+    gift_ts = await _posted(desk, thread_ts, "gift cards")
     await bob.person.reactions_add(channel=STAFF_CHANNEL, timestamp=gift_ts, name="new")
     redis = Redis.from_url(stack.redis_url, decode_responses=True)
     try:
