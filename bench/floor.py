@@ -5,7 +5,7 @@
 on Redis and every process subscribed sends it to the sockets of conversation `c`. No
 signature check, no transcript, no de-duplication: what is left is the cost of the hops. Like
 the bridge, it runs on uvloop and sends to its own sockets at once, publishing for the other
-processes with an origin its own subscriber skips (bridge/widget_hub.py).
+processes with an origin its own subscriber skips (bridge/platforms/widget/hub.py).
 """
 
 from __future__ import annotations

@@ -1,12 +1,18 @@
-"""Builds the bridge's aiohttp application; every long-lived resource is a cleanup context."""
+"""Builds the bridge's aiohttp application: the one place where its parts are wired together.
+
+Every long-lived resource is a cleanup context. The core (Redis, the store, the outbox, the
+router's two sides, the learning loop) comes first; then each platform: its inbound adapter,
+given only its door into the router (bridge/ports.py), and its sender, given to the outbox's
+partitions.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -16,51 +22,86 @@ from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
 from bridge import keys
-from bridge.channels import slack, telegram, widget
 from bridge.desk_watch import watch_unclaimed
 from bridge.gc_tuning import FrozenCollector
+from bridge.learning.marks import StaffMarks
+from bridge.learning.spikes import SpikeRule
+from bridge.learning.turns import Learning
+from bridge.models import Channel
 from bridge.observability import endpoints, probes
 from bridge.observability.timeline import Timeline
-from bridge.office_hours import OfficeHours
-from bridge.outbox import Outbox
-from bridge.partitions import PartitionOwner
+from bridge.office_hours import Availability
+from bridge.outbox.delivery import Coalescer, Sender
+from bridge.outbox.drain import StreamSender
+from bridge.outbox.outbox import Outbox
+from bridge.outbox.partitions import PartitionOwner
+from bridge.platforms.slack import inbound as slack_inbound
+from bridge.platforms.slack import probes as slack_probes
+from bridge.platforms.slack.api import SlackCalls
+from bridge.platforms.slack.files import SlackFiles
+from bridge.platforms.slack.inbound import SlackInbound
+from bridge.platforms.slack.sender import SlackSender
+from bridge.platforms.telegram import probes as telegram_probes
+from bridge.platforms.telegram import webhook as telegram_webhook
+from bridge.platforms.telegram.sender import TelegramSender
+from bridge.platforms.telegram.webhook import TelegramWebhook
+from bridge.platforms.widget import channel as widget_channel
+from bridge.platforms.widget.channel import WidgetChannel
+from bridge.platforms.widget.hub import WidgetHub
+from bridge.platforms.widget.sessions import SessionTokens, shared_secret
 from bridge.rasa_client import RasaClient
 from bridge.rate_limits import CustomerQuota, Limits, PlatformLimiter
-from bridge.router import Availability, Router
-from bridge.senders.slack import SlackThreadSender
-from bridge.senders.stream import StreamSender
-from bridge.senders.telegram import TelegramSender
-from bridge.services import SERVICES, SETTINGS, Services
+from bridge.router.customers import CustomerSide
+from bridge.router.staff import StaffSide
 from bridge.settings import Settings
-from bridge.store import ConversationStore
-from bridge.tokens import SessionTokens
-from bridge.widget_hub import WidgetHub
+from bridge.store.stores import Store
 
 log = logging.getLogger(__name__)
 
-BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
-PARTITIONS = web.AppKey("partitions", PartitionOwner)
-LIMITER = web.AppKey("limiter", PlatformLimiter)
 # Handlers still running after this long at shutdown are cancelled; the platforms redeliver
 # what we did not acknowledge, so this only bounds the wait.
 HANDLER_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Core:
+    """What every platform's wiring needs; built once, seen only by this module."""
+
+    settings: Settings
+    redis: Redis
+    store: Store
+    outbox: Outbox
+    customers: CustomerSide
+    staff: StaffSide
+    marks: StaffMarks
+    hub: WidgetHub
+    limiter: PlatformLimiter
+    partitions: PartitionOwner
+
+
+SETTINGS = web.AppKey("settings", Settings)
+CORE = web.AppKey("core", Core)
+BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
+WIDGET = web.AppKey("widget", WidgetChannel)
+SLACK = web.AppKey("slack", SlackInbound)
+TELEGRAM = web.AppKey("telegram", TelegramWebhook)
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[BACKGROUND] = []
-    app.cleanup_ctx.extend([_services, _slack, _telegram, _senders, _collector, _background])
+    app.cleanup_ctx.extend([_core, _slack, _telegram, _senders, _collector, _background])
     app.on_shutdown.append(_close_sockets)
     endpoints.add_routes(app)
-    widget.add_routes(app)
-    slack.add_routes(app)
+    widget_channel.add_routes(app, WIDGET)
+    slack_inbound.add_routes(app, SLACK)
     if settings.telegram_enabled:
-        telegram.add_routes(app)
+        telegram_webhook.add_routes(app, TELEGRAM)
     return app
 
 
-async def _services(app: web.Application) -> AsyncIterator[None]:
+async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Waits for a free connection when a burst needs more than the pool holds; redis-py's
     # default pool raises "Too many connections" instead (bench: 100+ widgets saying hello).
@@ -70,92 +111,92 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         )
     )
     http = aiohttp.ClientSession()
-    store = ConversationStore(redis)
-    widget_hub = WidgetHub(redis)
-    outbox = Outbox(redis, widget_hub)
+    store = Store.on(redis)
+    hub = WidgetHub(redis)
+    outbox = Outbox(redis, hub)
     timeline = Timeline(redis)
-    app[SERVICES] = Services(
+    availability = Availability.from_settings(
+        settings.office_timezone,
+        settings.office_days,
+        settings.office_hours,
+        settings.claim_timeout_s,
+    )
+    learning = Learning(
+        redis,
+        outbox,
+        settings.retention_s,
+        settings.slack_channel_id,
+        SpikeRule(settings.spike_alert_channel, settings.spike_multiple, settings.spike_min_count),
+    )
+    customers = CustomerSide(
+        store,
+        outbox,
+        RasaClient(http, settings.rasa_url, settings.rasa_timeout_s),
+        learning=learning,
+        availability=availability,
+        timeline=timeline,
+        quotas={
+            Channel.WIDGET: CustomerQuota(redis, settings.widget_per_minute),
+            Channel.TELEGRAM: CustomerQuota(redis, settings.telegram_customer_per_minute),
+        },
+    )
+    staff = StaffSide(store, outbox, availability=availability, timeline=timeline)
+    limits = Limits(
+        settings.slack_post_interval_s, settings.telegram_chat_interval_s, settings.telegram_per_s
+    )
+    app[CORE] = Core(
         settings=settings,
         redis=redis,
         store=store,
         outbox=outbox,
-        router=Router(
-            store,
-            outbox,
-            RasaClient(http, settings.rasa_url, settings.rasa_timeout_s),
-            availability=_availability(settings),
-            timeline=timeline,
-        ),
-        tokens=SessionTokens(settings.widget_secret or await _shared_widget_secret(redis)),
-        widget_hub=widget_hub,
-        timeline=timeline,
-        widget_quota=CustomerQuota(redis, settings.widget_per_minute),
-        telegram_quota=CustomerQuota(redis, settings.telegram_customer_per_minute),
+        customers=customers,
+        staff=staff,
+        marks=StaffMarks(store, outbox, redis),
+        hub=hub,
+        limiter=PlatformLimiter(redis, limits),
+        partitions=PartitionOwner(redis, settings.instance),
     )
-    app[PARTITIONS] = PartitionOwner(redis, settings.instance)
-    app[LIMITER] = PlatformLimiter(
-        redis,
-        Limits(
-            settings.slack_post_interval_s,
-            settings.telegram_chat_interval_s,
-            settings.telegram_per_s,
-        ),
-    )
+    sessions = SessionTokens(settings.widget_secret or await shared_secret(redis))
+    app[WIDGET] = WidgetChannel(customers, sessions, hub)
     app[endpoints.METRICS_REDIS] = redis
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
-    _spawn(app, app[SERVICES].widget_hub.run())
-    _spawn(app, watch_unclaimed(store, app[SERVICES].router))
+    _spawn(app, hub.run())
+    _spawn(app, watch_unclaimed(store.conversations, staff))
     _spawn(app, _sweep_idle(timeline, settings.idle_after_s))
     yield
     await http.close()
     await redis.aclose()
 
 
-async def _shared_widget_secret(redis: Redis) -> str:
-    # Every replica must sign and verify with the same key; the first one to start makes it.
-    await redis.set(keys.WIDGET_SECRET, secrets.token_urlsafe(32), nx=True)
-    return str(await redis.get(keys.WIDGET_SECRET))
-
-
 async def _slack(app: web.Application) -> AsyncIterator[None]:
-    services = app[SERVICES]
-    settings = services.settings
+    core = app[CORE]
+    settings = core.settings
     # One HTTP session for every Web API call: without it slack_sdk opens a new connection per
     # call, which cost a few percent of the relay's CPU (one receipt per staff reply).
     session = aiohttp.ClientSession()
     client = AsyncWebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, session=session
     )
-    app[slack.BOLT_APP] = slack.build_bolt_app(services, client)
-    app[endpoints.PROBES]["slack"] = lambda: probes.slack_auth(client)
-    thread_sender = SlackThreadSender(
+    app[SLACK] = SlackInbound(
         client,
-        services.store,
+        settings.slack_signing_secret,
         settings.slack_channel_id,
-        app[LIMITER],
-        timeout_s=settings.slack_api_timeout_s,
+        desk=core.staff,
+        staff_marks=core.marks,
+        files=SlackFiles(settings.slack_bot_token, settings.slack_api_url),
     )
-
-    def slack_sender(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
-        return StreamSender(
-            services.redis,
-            stream,
-            settings.instance,
-            thread_sender,
-            settings.max_send_attempts,
-            coalescer=thread_sender,
-            still_owner=still_owner,
-        )
-
-    app[PARTITIONS].add(keys.outbox_streams(keys.SLACK_OUTBOX), slack_sender)
+    app[endpoints.PROBES]["slack"] = lambda: slack_probes.slack_auth(client)
+    calls = SlackCalls(client, settings.slack_api_timeout_s, core.limiter)
+    sender = SlackSender(calls, core.store, settings.slack_channel_id)
+    core.partitions.add(keys.outbox_streams(keys.SLACK_OUTBOX), _drains(core, sender, sender))
     yield
     await session.close()  # cleanup runs in reverse: the senders have stopped by now
 
 
 async def _telegram(app: web.Application) -> AsyncIterator[None]:
-    services = app[SERVICES]
-    settings = services.settings
+    core = app[CORE]
+    settings = core.settings
     if not settings.telegram_enabled:
         yield
         return
@@ -165,36 +206,44 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         base_file_url=settings.telegram_file_url,
     )
     await bot.initialize()
-    app[telegram.TELEGRAM_BOT] = bot
-    app[endpoints.PROBES]["telegram"] = lambda: probes.telegram_bot(bot)
+    app[TELEGRAM] = TelegramWebhook(core.customers, bot, settings.telegram_webhook_secret)
+    app[endpoints.PROBES]["telegram"] = lambda: telegram_probes.telegram_bot(bot)
     if settings.telegram_set_webhook:
         await bot.set_webhook(
-            settings.public_url + telegram.WEBHOOK_PATH,
+            settings.public_url + telegram_webhook.WEBHOOK_PATH,
             secret_token=settings.telegram_webhook_secret,
             allowed_updates=["message", "callback_query"],
         )
-    telegram_sender = TelegramSender(bot, services.store, app[LIMITER])
-
-    def telegram_stream_sender(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
-        return StreamSender(
-            services.redis,
-            stream,
-            settings.instance,
-            telegram_sender,
-            settings.max_send_attempts,
-            on_dead=telegram_sender.undeliverable,
-            still_owner=still_owner,
-        )
-
-    app[PARTITIONS].add(keys.outbox_streams(keys.TELEGRAM_OUTBOX), telegram_stream_sender)
+    sender = TelegramSender(bot, core.store, core.limiter)
+    core.partitions.add(keys.outbox_streams(keys.TELEGRAM_OUTBOX), _drains(core, sender))
     yield
     await bot.shutdown()
 
 
+def _drains(
+    core: Core, sender: Sender, coalescer: Coalescer | None = None
+) -> Callable[[str, Callable[[], bool]], StreamSender]:
+    """How to build the drain of one of a platform's streams, once this replica holds it."""
+
+    def drain(stream: str, still_owner: Callable[[], bool]) -> StreamSender:
+        return StreamSender(
+            core.redis,
+            core.outbox,
+            stream,
+            core.settings.instance,
+            sender,
+            core.settings.max_send_attempts,
+            coalescer=coalescer,
+            still_owner=still_owner,
+        )
+
+    return drain
+
+
 async def _senders(app: web.Application) -> AsyncIterator[None]:
-    # Every outbound stream is sent by one replica at a time (bridge/partitions.py); the first
-    # tick takes this replica's share before the app serves anything.
-    owner = app[PARTITIONS]
+    # Every outbound stream is sent by one replica at a time (bridge/outbox/partitions.py); the
+    # first tick takes this replica's share before the app serves anything.
+    owner = app[CORE].partitions
     _spawn(app, owner.run())
     await owner.first_tick.wait()
     yield
@@ -216,7 +265,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     # have the message; cutting it off would send it twice), then stop everything.
     grace = app[SETTINGS].shutdown_grace_s
     log.info("stopping: waiting up to %.0fs for deliveries in flight", grace)
-    finished = await app[PARTITIONS].stop(grace)
+    finished = await app[CORE].partitions.stop(grace)
     if not finished:
         log.warning("a delivery outlived the %.0fs shutdown grace; it will be retried", grace)
     tasks = app[BACKGROUND]
@@ -228,8 +277,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    if SERVICES in app:
-        await app[SERVICES].widget_hub.close_all()
+    if CORE in app:
+        await app[CORE].hub.close_all()
 
 
 async def _sweep_idle(timeline: Timeline, idle_after_s: float) -> None:
@@ -252,8 +301,3 @@ def _spawn(app: web.Application, job: Coroutine[Any, Any, None]) -> None:
 def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background task crashed", exc_info=task.exception())
-
-
-def _availability(settings: Settings) -> Availability:
-    hours = OfficeHours.parse(settings.office_timezone, settings.office_days, settings.office_hours)
-    return Availability(hours=hours, claim_timeout_s=settings.claim_timeout_s)

@@ -20,8 +20,10 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
-from bridge.channels.telegram import WEBHOOK_PATH
 from bridge.observability import probes
+from bridge.platforms.slack import probes as slack_probes
+from bridge.platforms.telegram import probes as telegram_probes
+from bridge.platforms.telegram.webhook import WEBHOOK_PATH
 from bridge.settings import Settings, SettingsError, load_settings
 
 Check = tuple[str, Callable[[], Awaitable[str]]]
@@ -44,20 +46,20 @@ async def run_checks(settings: Settings, set_webhook: bool = False) -> bool:
         checks: list[Check] = [
             ("redis", lambda: probes.redis(redis)),
             ("rasa", lambda: probes.rasa(http, settings.rasa_url)),
-            ("slack token (auth.test)", lambda: probes.slack_auth(slack)),
+            ("slack token (auth.test)", lambda: slack_probes.slack_auth(slack)),
             (
                 "slack staff channel (conversations.info)",
-                lambda: probes.slack_channel(slack, settings.slack_channel_id),
+                lambda: slack_probes.slack_channel(slack, settings.slack_channel_id),
             ),
         ]
         if bot is not None:
             if set_webhook:
                 checks.append(("telegram set webhook", lambda: _set_webhook(bot, settings)))
             checks += [
-                ("telegram token (getMe)", lambda: probes.telegram_bot(bot)),
+                ("telegram token (getMe)", lambda: telegram_probes.telegram_bot(bot)),
                 (
                     "telegram webhook (getWebhookInfo)",
-                    lambda: probes.telegram_webhook(bot, webhook_url),
+                    lambda: telegram_probes.telegram_webhook(bot, webhook_url),
                 ),
             ]
         ok = True

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bridge.router import Router
-from bridge.store import ConversationStore, now_ms
+from bridge.clock import now_ms
+from bridge.router.staff import StaffSide
+from bridge.store.conversations import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -14,12 +15,12 @@ log = logging.getLogger(__name__)
 POLL_S = 1.0
 
 
-async def watch_unclaimed(store: ConversationStore, router: Router) -> None:
+async def watch_unclaimed(conversations: Conversations, staff: StaffSide) -> None:
     """Every replica runs this; `due_unclaimed` hands each deadline to exactly one of them."""
     while True:
         try:
-            for conversation_id in await store.due_unclaimed(now_ms()):
-                await router.remind_unclaimed(conversation_id)
+            for conversation_id in await conversations.due_unclaimed(now_ms()):
+                await staff.remind_unclaimed(conversation_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # a Redis blip must not stop the reminders for good

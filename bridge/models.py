@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-from urllib.parse import quote
 
 
 class Mode(StrEnum):
@@ -71,6 +69,8 @@ class Conversation:
     closed_name: str = ""
     handed_back_name: str = ""
     csat: str = ""
+    # The thread whose close asked the customer for a rating; cleared once they answer.
+    csat_thread: str = ""
     # Set by a hand-back: the assistant's memory of the conversation is reset before its next turn.
     bot_reset: bool = False
 
@@ -94,6 +94,7 @@ class Conversation:
             closed_name=data.get("closed_name", ""),
             handed_back_name=data.get("handed_back_name", ""),
             csat=data.get("csat", ""),
+            csat_thread=data.get("csat_thread", ""),
             bot_reset=data.get("bot_reset") == "1",
         )
 
@@ -131,7 +132,6 @@ class Message:
     id: str = ""
     client_msg_id: str = ""
     author: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
     edited: bool = False  # a staff message changed after it was sent
     # An attached photo or file, kept in Redis (store.put_file); empty when there is none.
     file_id: str = ""
@@ -152,8 +152,6 @@ class Message:
             fields["author"] = self.author
         if self.file_id:
             fields.update(file=self.file_id, file_name=self.file_name, file_type=self.file_type)
-        # Delivery details (e.g. the Slack message a staff reply came from), not shown to anyone.
-        fields.update(self.extra)
         return fields
 
     @classmethod
@@ -171,28 +169,6 @@ class Message:
             file_type=fields.get("file_type", ""),
         )
 
-    def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {
-            "id": self.id,
-            "role": str(self.role),
-            "text": self.text,
-            "buttons": [b.__dict__ for b in self.buttons],
-            "ts": self.ts_ms,
-        }
-        if self.client_msg_id:
-            wire["client_msg_id"] = self.client_msg_id
-        if self.author:
-            wire["author"] = self.author
-        if self.edited:
-            wire["edited"] = True
-        if self.file_id:
-            wire["file"] = {
-                "url": f"/widget/files/{self.file_id}/{quote(self.file_name or 'file')}",
-                "name": self.file_name,
-                "type": self.file_type,
-            }
-        return wire
-
 
 @dataclass(frozen=True)
 class Attachment:
@@ -201,3 +177,33 @@ class Attachment:
     data: bytes
     name: str
     type: str
+
+
+@dataclass(frozen=True)
+class StaffMessageRef:
+    """Where a staff member's message sits on the staff desk: its channel, its own id and the
+    id of its thread (in Slack: the channel id, the message's ts and the thread's ts)."""
+
+    channel: str
+    id: str
+    thread: str = ""
+
+
+class DeskAction(StrEnum):
+    """What staff can do to a handoff from its card (a first reply also claims)."""
+
+    CLAIM = "claim"
+    CLOSE = "close"
+    HAND_BACK = "hand_back"
+
+
+@dataclass(frozen=True)
+class StaffReply:
+    """A message a staff member wrote in a handoff thread, as the desk adapter read it."""
+
+    ref: StaffMessageRef
+    text: str  # plain text, as the customer will read it
+    user_id: str
+    author: str  # their display name ("" when the desk could not say)
+    event_id: str
+    attachments: tuple[Attachment, ...] = ()

@@ -86,3 +86,17 @@ def _describe_days(days: frozenset[int]) -> str:
     if len(ordered) > 1 and ordered == list(range(ordered[0], ordered[-1] + 1)):
         return f"{DAY_NAMES[ordered[0]].title()}-{DAY_NAMES[ordered[-1]].title()}"
     return ", ".join(DAY_NAMES[d].title() for d in ordered)
+
+
+@dataclass(frozen=True)
+class Availability:
+    """When staff answer: office hours (None: always) and how long a handoff may stay unclaimed."""
+
+    hours: OfficeHours | None = None
+    claim_timeout_s: int = 600
+
+    @classmethod
+    def from_settings(
+        cls, timezone: str, days: str, hours: str, claim_timeout_s: int
+    ) -> Availability:
+        return cls(OfficeHours.parse(timezone, days, hours), claim_timeout_s)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.learning import forget
+from bridge.platforms.slack.erase import ThreadEraser
 from tools.learning_cli import configured, rasa_redis_url, redis_url
 
 
@@ -26,14 +27,15 @@ async def run(args: argparse.Namespace) -> int:
     url = args.redis_url or redis_url(env)
     redis = Redis.from_url(url, decode_responses=True)
     rasa = Redis.from_url(args.rasa_redis_url or rasa_redis_url(env, url), decode_responses=True)
-    slack = None
+    channel = env.get("SLACK_CHANNEL_ID") or "C0STAFF"
+    eraser = None
     if args.slack:
         api = env.get("SLACK_API_URL") or "https://slack.com/api/"
         slack = AsyncWebClient(token=env.get("SLACK_BOT_TOKEN"), base_url=api.rstrip("/") + "/")
+        eraser = ThreadEraser(slack, channel)
     try:
         conversation_id = await forget.resolve(redis, args.customer)
-        channel = env.get("SLACK_CHANNEL_ID") or "C0STAFF"
-        done = await forget.forget(redis, conversation_id, channel, rasa, slack)
+        done = await forget.forget(redis, conversation_id, channel, rasa, eraser)
     finally:
         await redis.aclose()
         await rasa.aclose()

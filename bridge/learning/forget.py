@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import keys
+from bridge.platforms.telegram.chats import conversation_id as telegram_conversation
+
+# Deletes the bridge's posts of the staff threads given (their ids) on the desk; says what it did.
+EraseThreads = Callable[[list[str]], Awaitable[list[str]]]
 
 _CHAT_ID = re.compile(r"^-?\d+$")
 
@@ -18,7 +21,7 @@ _CHAT_ID = re.compile(r"^-?\d+$")
 async def resolve(redis: Redis, customer: str) -> str:
     """A conversation id, or a Telegram chat id (its conversation is `tg-<chat id>`)."""
     if _CHAT_ID.match(customer) and not await redis.exists(keys.conversation(customer)):
-        return f"tg-{customer}"
+        return telegram_conversation(customer)
     return customer
 
 
@@ -27,16 +30,16 @@ async def forget(
     conversation_id: str,
     staff_channel: str,
     rasa_redis: Redis | None = None,
-    slack: AsyncWebClient | None = None,
+    erase_threads: EraseThreads | None = None,
 ) -> list[str]:
-    """Delete the conversation's data everywhere the product keeps it; returns what went."""
+    """Delete the conversation's data everywhere the product keeps it; returns what went.
+    `erase_threads`: also delete its threads on the desk (bridge/platforms/slack/erase.py)."""
     done: list[str] = []
     info: Any = await redis.hgetall(keys.conversation(conversation_id))
     earlier: Any = await redis.lrange(keys.earlier_threads(conversation_id), 0, -1)
     threads = [t for t in [*earlier, info.get("thread_ts")] if t]
-    if slack is not None:
-        for ts in threads:
-            done += await _delete_thread(slack, staff_channel, ts)
+    if erase_threads is not None:
+        done += await erase_threads(threads)
 
     files = set()
     entries: Any = await redis.xrange(keys.transcript(conversation_id))
@@ -77,25 +80,3 @@ async def _forget_spike_examples(redis: Redis, conversation_id: str) -> list[str
         if mine:
             removed += int(await redis.zrem(keys.spike_events(topic), *mine))
     return [f"removed {removed} topic-spike examples"] if removed else []
-
-
-async def _delete_thread(slack: AsyncWebClient, channel: str, thread_ts: str) -> list[str]:
-    """The bridge's own posts in the thread (card, transcript, customer messages). Staff
-    members' replies can only be deleted by them or a workspace admin."""
-    try:
-        found = await slack.conversations_replies(channel=channel, ts=thread_ts, limit=1000)
-    except SlackApiError as exc:
-        return [f"Slack thread {thread_ts}: not read ({exc.response.get('error')})"]
-    messages = list(found.get("messages") or [])
-    ours = [m for m in messages if m.get("bot_id")]
-    # Replies first: deleting the card first would leave them orphaned in some clients.
-    deleted = 0
-    for message in sorted(ours, key=lambda m: m["ts"] == thread_ts):
-        try:
-            await slack.chat_delete(channel=channel, ts=message["ts"])
-            deleted += 1
-        except SlackApiError:
-            pass
-    left = len(messages) - deleted
-    note = f"; {left} staff posts remain (delete them in Slack)" if left else ""
-    return [f"deleted {deleted} bridge posts of Slack thread {thread_ts}{note}"]

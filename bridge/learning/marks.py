@@ -1,5 +1,9 @@
 """Staff marks: "the bot should have handled this (as <intent>)" or "new topic", set on a
-customer message in a handoff thread and listed by `make review` (docs/learning.md)."""
+customer message in a handoff thread and listed by `make review` (docs/learning.md).
+
+The desk adapter (bridge/platforms/slack/marks.py) reads the reactions and commands; this module
+keeps the marks and answers the commands in the thread.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,31 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from bridge import keys
-from bridge.store import ConversationStore
+from bridge.models import StaffMessageRef
+from bridge.outbox.jobs import Notice, PostNotice
+from bridge.outbox.outbox import Outbox
+from bridge.store.dedupe import STAFF_EVENTS, event_key
+from bridge.store.stores import Store
 
-# Reactions staff put on a customer message in a handoff thread.
-SHOULD_HANDLE = "robot_face"  # 🤖 the bot should have handled this
-NEW_TOPIC = "new"  # 🆕 nothing the bot knows covers this
-MARK_REACTIONS = (SHOULD_HANDLE, NEW_TOPIC)
+
+class MarkKind(StrEnum):
+    """The two marks staff put on a customer message (in Slack, as 🤖 and 🆕 reactions)."""
+
+    SHOULD_HANDLE = "should_handle"  # the bot should have handled this
+    NEW_TOPIC = "new_topic"  # nothing the bot knows covers this
+
 
 # Thread replies that set or complete a mark; never sent to the customer.
 COMMAND = re.compile(r"^\s*!(intent|new)\b[ \t]*(.*)$", re.IGNORECASE | re.DOTALL)
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-USAGE = (
-    "Mark a customer message for review: react with :robot_face: (the bot should have handled "
-    "it) or :new: (a new topic), then reply `!intent <intent_name>` or `!new <short label>`. "
-    "Without a reaction the message that caused the handoff is marked."
-)
-_CUSTOMER_LINE = re.compile(r"^\*Customer:\* ?(.*)$")
 
 
 def is_command(text: str) -> bool:
     return COMMAND.match(text or "") is not None
-
-
-def customer_text(post: str) -> str | None:
-    """The customer's words in a thread post ("*Customer:* …"); in a transcript post, the last
-    customer line. None when the post shows no customer message."""
-    found = [m.group(1) for line in post.splitlines() if (m := _CUSTOMER_LINE.match(line))]
-    if not found:
-        return None
-    return found[-1].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass
@@ -56,81 +53,76 @@ class Mark:
         """Who set the mark, as `Alice (U0ALICE)`; the user id alone if the name is unknown."""
         return f"{self.by_name} ({self.by})" if self.by_name else self.by
 
-    def describe(self) -> str:
-        if self.new_topic:
-            return "a new topic" + (f" ({self.label})" if self.label else "")
-        return f"`{self.intent}`" if self.intent else "should have been handled by the bot"
-
 
 class StaffMarks:
-    def __init__(self, store: ConversationStore, redis: Any) -> None:
+    def __init__(self, store: Store, outbox: Outbox, redis: Any) -> None:
         self._store = store
+        self._outbox = outbox
         self._redis = redis
 
     async def react(
         self,
-        channel: str,
-        thread_ts: str,
-        ts: str,
-        post: str,
-        reaction: str,
+        ref: StaffMessageRef,
+        words: str | None,
+        kind: MarkKind,
         user: str,
         added: bool,
         user_name: str = "",
     ) -> Mark | None:
-        """A mark reaction was added to (or removed from) a thread post by `user` (a Slack user
-        id; `user_name` their display name); None if ignored."""
-        conversation_id = await self._store.conversation_for_thread(channel, thread_ts)
-        text = customer_text(post)
-        if conversation_id is None or text is None or reaction not in MARK_REACTIONS:
+        """A mark was put on (or taken off) thread post `ref`, showing the customer's `words`
+        (None: not a customer's message), by `user` (a desk user id; `user_name` their display
+        name); None if ignored."""
+        conversation_id = await self._store.threads.conversation_for_thread(ref.channel, ref.thread)
+        if conversation_id is None or words is None:
             return None
         key = keys.marks(conversation_id)
         if not added:
-            await self._redis.hdel(key, ts)
+            await self._redis.hdel(key, ref.id)
             return None
-        existing = await self._get(conversation_id, ts)
-        mark = existing or Mark(text=text, thread_ts=thread_ts, by=user, at_ms=_now())
+        existing = await self._get(conversation_id, ref.id)
+        mark = existing or Mark(text=words, thread_ts=ref.thread, by=user, at_ms=_now())
         mark.by, mark.by_name, mark.at_ms = user, user_name, _now()
-        if reaction == NEW_TOPIC:
+        if kind is MarkKind.NEW_TOPIC:
             mark.new_topic, mark.intent = True, ""
-        await self._put(conversation_id, ts, mark)
+        await self._put(conversation_id, ref.id, mark)
         return mark
 
-    async def command(
-        self, channel: str, thread_ts: str, ts: str, text: str, user: str, author: str
-    ) -> None:
-        """`!intent <name>` or `!new [label]` in a thread, sent by `user` (a Slack user id;
-        `author` their display name): completes the thread's latest mark, or marks the message
-        that caused the handoff. The answer is posted in the thread."""
-        conversation_id = await self._store.conversation_for_thread(channel, thread_ts)
+    async def command(self, ref: StaffMessageRef, text: str, user: str, author: str) -> None:
+        """`!intent <name>` or `!new [label]` (message `ref` in a thread), sent by `user` (a desk
+        user id; `author` their display name): completes the thread's latest mark, or marks the
+        message that caused the handoff. The answer is posted in the thread."""
+        thread = ref.thread
+        conversation_id = await self._store.threads.conversation_for_thread(ref.channel, thread)
         found = COMMAND.match(text)
         if conversation_id is None or found is None:
             return
-        if not await self._store.first_time(self._store.event_key("slack", f"mark:{ts}")):
+        if not await self._store.dedupe.first_time(event_key(STAFF_EVENTS, f"mark:{ref.id}")):
             return
         kind, argument = found.group(1).lower(), found.group(2).strip()
+        refused = PostNotice(conversation_id, Notice.NOT_MARKED, thread=thread)
         if kind == "intent" and not INTENT_NAME.match(argument):
-            await self._reply(conversation_id, thread_ts, f":warning: Not marked. {USAGE}")
+            await self._outbox.enqueue(refused)
             return
-        target = await self._latest(conversation_id, thread_ts)
+        target = await self._latest(conversation_id, thread)
         if target is None:
-            conversation = await self._store.get(conversation_id)
+            conversation = await self._store.conversations.get(conversation_id)
             trigger = conversation.trigger if conversation else ""
             if not trigger:
-                await self._reply(conversation_id, thread_ts, f":warning: Not marked. {USAGE}")
+                await self._outbox.enqueue(refused)
                 return
-            target = (f"trigger:{thread_ts}", Mark(trigger, thread_ts, user, _now()))
+            target = (f"trigger:{thread}", Mark(trigger, thread, user, _now()))
         field, mark = target
         mark.by, mark.by_name, mark.at_ms = user, author, _now()
         if kind == "intent":
             mark.intent, mark.new_topic, mark.label = argument, False, ""
+            notice = Notice.MARKED_INTENT
         else:
             mark.intent, mark.new_topic, mark.label = "", True, argument[:60]
+            notice = Notice.MARKED_NEW_TOPIC
         await self._put(conversation_id, field, mark)
-        await self._reply(
-            conversation_id,
-            thread_ts,
-            f":memo: Marked for review: “{_quote(mark.text)}” → {mark.describe()}",
+        detail = mark.intent or mark.label
+        await self._outbox.enqueue(
+            PostNotice(conversation_id, notice, words=mark.text, detail=detail, thread=thread)
         )
 
     async def all(self, conversation_id: str) -> dict[str, Mark]:
@@ -151,27 +143,11 @@ class StaffMarks:
             pipe.zadd(keys.REVIEW, {conversation_id: mark.at_ms})
             await pipe.execute()
 
-    async def _reply(self, conversation_id: str, thread_ts: str, text: str) -> None:
-        await self._store.queue_slack(
-            {
-                "kind": "thread_post",
-                "conversation": conversation_id,
-                "as": "raw",
-                "text": text,
-                "thread_ts": thread_ts,
-            }
-        )
-
 
 async def read_marks(redis: Any, conversation_id: str) -> dict[str, Mark]:
     """The conversation's marks, by Slack ts of the marked post (or "trigger:<thread ts>")."""
     raw: Any = await redis.hgetall(keys.marks(conversation_id))
     return {field: Mark(**json.loads(value)) for field, value in raw.items()}
-
-
-def _quote(text: str) -> str:
-    short = text if len(text) <= 120 else text[:117] + "…"
-    return short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _now() -> int:

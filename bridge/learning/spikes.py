@@ -1,5 +1,5 @@
 """Topic spikes: handoffs and abstentions about one intent, counted over a sliding hour and
-compared with the day before; an alert goes to a Slack channel through the outbound stream."""
+compared with the day before; an alert (a TopicSpikeAlert job) goes to a channel of the desk."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bridge import keys
-from bridge.slack_format import escape
+from bridge.outbox.jobs import SpikeExample, TopicSpikeAlert
+from bridge.outbox.outbox import Outbox
 
 HOUR_MS = 3600 * 1000
 # The trailing day is the 24 hours before the last hour.
@@ -29,13 +30,6 @@ local before = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1] - ARGV[5])
 return {hour, before}
 """
 
-# Queues the alert at most once per topic per hour (any number of replicas).
-_ALERT_ONCE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-redis.call('XADD', KEYS[2], '*', 'kind', 'channel_post', 'channel', ARGV[2], 'text', ARGV[3])
-return 1
-"""
-
 
 @dataclass(frozen=True)
 class SpikeRule:
@@ -49,11 +43,11 @@ class SpikeRule:
 
 
 class Spikes:
-    def __init__(self, redis: Redis, rule: SpikeRule) -> None:
+    def __init__(self, redis: Redis, outbox: Outbox, rule: SpikeRule) -> None:
         self._redis = redis
+        self._outbox = outbox
         self._rule = rule
         self._count = redis.register_script(_COUNT)
-        self._alert_once = redis.register_script(_ALERT_ONCE)
 
     async def count(
         self, topic: str, conversation_id: str, text: str, outcome: str, now_ms: int
@@ -72,26 +66,9 @@ class Spikes:
         recent: Any = await self._redis.zrevrangebyscore(
             keys.spike_events(topic), "+inf", now_ms - HOUR_MS, start=0, num=EXAMPLES
         )
-        text = alert_text(topic, last_hour, trailing_day / 24, [json.loads(r) for r in recent])
-        queued = await self._alert_once(
-            keys=[keys.spike_alerted(topic), keys.SLACK_OUTBOX],
-            args=[HOUR_MS, self._rule.channel, text],
+        examples = tuple(
+            SpikeExample(str(e["c"]), str(e["t"]), str(e["o"])) for e in map(json.loads, recent)
         )
-        return bool(queued)
-
-
-def alert_text(
-    topic: str, last_hour: int, hourly_rate: float, examples: list[dict[str, Any]]
-) -> str:
-    outcomes: dict[str, int] = {}
-    for example in examples:
-        outcomes[example["o"]] = outcomes.get(example["o"], 0) + 1
-    lines = [
-        f":chart_with_upwards_trend: *Topic spike: `{escape(topic)}`* — {last_hour} handoffs "
-        f"or abstentions in the last hour (usual: {hourly_rate:.1f} an hour).",
-        "Recent examples:",
-    ]
-    for example in examples:
-        lines.append(f"> {escape(example['t'])}  _({example['o']}, {escape(example['c'])})_")
-    lines.append("Something may be wrong with this product area; `make review` lists them all.")
-    return "\n".join(lines)
+        alert = TopicSpikeAlert(self._rule.channel, topic, last_hour, trailing_day / 24, examples)
+        # At most one alert per topic an hour, however many replicas count.
+        return await self._outbox.enqueue_once(keys.spike_alerted(topic), HOUR_MS, alert)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bridge import keys
 from bridge.learning.spikes import SpikeRule, Spikes
 from bridge.models import Conversation, Message
+from bridge.outbox.outbox import Outbox
 from bridge.rasa_client import TurnDecision
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,17 @@ def is_notable(decision: TurnDecision) -> bool:
 
 class Learning:
     def __init__(
-        self, redis: Redis, retention_s: int, staff_channel: str, spikes: SpikeRule
+        self,
+        redis: Redis,
+        outbox: Outbox,
+        retention_s: int,
+        staff_channel: str,
+        spikes: SpikeRule,
     ) -> None:
         self._redis = redis
         self._retention_s = retention_s
         self._staff_channel = staff_channel
-        self._spikes = Spikes(redis, spikes)
+        self._spikes = Spikes(redis, outbox, spikes)
 
     async def record_turn(
         self,

@@ -14,12 +14,12 @@ count. It is an upper bound: a customer who gave up silently is in it too.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.clock import now_ms
 from bridge.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ return ids
 """
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Timeline:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -51,7 +47,7 @@ class Timeline:
     async def handed_over(self, conversation_id: str, reason: str) -> None:
         metrics.handoff(reason)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.conversation(conversation_id), HANDOFF, _now_ms())
+            pipe.hset(keys.conversation(conversation_id), HANDOFF, now_ms())
             pipe.hdel(keys.conversation(conversation_id), FIRST_REPLY)
             await pipe.execute()
 
@@ -70,7 +66,7 @@ class Timeline:
 
     async def sweep_idle(self, idle_after_s: float, batch: int = 100) -> int:
         """End conversations nobody wrote in for `idle_after_s`; returns how many."""
-        cutoff = _now_ms() - int(idle_after_s * 1000)
+        cutoff = now_ms() - int(idle_after_s * 1000)
         ids: Any = await self._claim_idle(keys=[keys.ACTIVITY], args=[cutoff, batch])
         for conversation_id in ids:
             await self._end(str(conversation_id), "idle")
@@ -82,5 +78,5 @@ class Timeline:
             pipe.hmget(key, STARTED, HANDOFF)
             pipe.hdel(key, STARTED, HANDOFF, FIRST_REPLY)
             (started, handoff_at), _ = await pipe.execute()
-        seconds = (_now_ms() - int(started)) / 1000 if started else None
+        seconds = (now_ms() - int(started)) / 1000 if started else None
         metrics.conversation_ended("person" if handoff_at else "bot", how, seconds)

@@ -9,8 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .._common import Faults, Interval, json_field, read_params
+from .._common import Faults, Interval, read_params
 from . import files
+from .calls import Call, message_event
 from .events import EventDispatcher
 from .hangs import Hangs
 from .state import (
@@ -19,63 +20,10 @@ from .state import (
     TEAM_URL,
     Channel,
     SlackError,
-    User,
     Workspace,
 )
 
 JSON = dict[str, Any]
-
-
-@dataclass
-class Call:
-    ws: Workspace
-    events: EventDispatcher
-    user: User
-    params: JSON
-    base_url: str = ""  # this stand-in's own address, for upload and download URLs
-
-    def channel(self) -> Channel:
-        return self.ws.channel(self.params.get("channel"))
-
-    def text(self, name: str) -> str:
-        value = self.params.get(name)
-        return "" if value is None else str(value)
-
-    def flag(self, name: str) -> bool:
-        """A boolean argument: slack_sdk sends 1/0 in query strings, true/false in JSON."""
-        return str(self.params.get(name, "")).lower() in ("1", "true")
-
-    def metadata(self) -> JSON | None:
-        """Message metadata: {"event_type": str, "event_payload": {...}} (JSON or a string)."""
-        metadata = json_field(self.params.get("metadata"))
-        if metadata in (None, "", {}):
-            return None
-        if (
-            not isinstance(metadata, dict)
-            or not isinstance(metadata.get("event_type"), str)
-            or not metadata["event_type"]
-            or not isinstance(metadata.get("event_payload", {}), dict)
-        ):
-            raise SlackError("invalid_metadata_format")
-        return {
-            "event_type": metadata["event_type"],
-            "event_payload": metadata.get("event_payload", {}),
-        }
-
-    def blocks(self) -> list[JSON] | None:
-        blocks = json_field(self.params.get("blocks"))
-        if blocks in (None, "", []):
-            return None
-        if not isinstance(blocks, list):
-            raise SlackError("invalid_blocks")
-        return blocks
-
-
-def message_event(channel: Channel, msg: JSON) -> JSON:
-    """The `message` event Slack delivers for a new message (thread replies keep no subtype)."""
-    event = {k: v for k, v in msg.items() if k not in ("reactions", "metadata")}
-    event.update(channel=channel.id, event_ts=msg["ts"], channel_type="channel")
-    return event
 
 
 def auth_test(call: Call) -> JSON:

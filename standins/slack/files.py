@@ -11,15 +11,13 @@ from __future__ import annotations
 import mimetypes
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from .._common import json_field
+from .calls import Call, message_event
 from .state import SlackError, Workspace
-
-if TYPE_CHECKING:
-    from .api import Call
 
 JSON = dict[str, Any]
 
@@ -68,8 +66,7 @@ def get_upload_url(call: Call) -> JSON:
 
 
 def complete_upload(call: Call) -> JSON:
-    from .api import message_event  # the same event shape as chat.postMessage
-
+    # Each shared file posts a message with the same event shape as chat.postMessage.
     items = json_field(call.params.get("files"))
     if not isinstance(items, list) or not items:
         raise SlackError("invalid_arguments")

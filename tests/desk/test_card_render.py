@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from bridge.models import Channel, Conversation, Mode, RecentIntent
-from bridge.slack_card import is_note, render
+from bridge.platforms.slack.card import render
+from bridge.router.routes import is_note
 
 
 def _conversation(**changes: object) -> Conversation:

@@ -12,6 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import keys
 from bridge.learning.spikes import HOUR_MS, SpikeRule, Spikes
+from bridge.outbox.jobs import TopicSpikeAlert, decode
+from bridge.outbox.outbox import Outbox
+from bridge.platforms.slack.render import spike_alert
 from devstack.processes import Service, free_port
 from devstack.stack import Stack
 from tests.desk.helpers import WidgetCustomer
@@ -64,7 +67,7 @@ async def test_a_spike_of_misses_alerts_the_team_once(
 
 
 async def test_a_topic_that_is_always_busy_is_not_a_spike(clean_db: Redis) -> None:
-    spikes = Spikes(clean_db, SpikeRule("C0ALERTS", multiple=3.0, min_count=5))
+    spikes = Spikes(clean_db, Outbox(clean_db), SpikeRule("C0ALERTS", multiple=3.0, min_count=5))
     now = int(time.time() * 1000)
     # Two an hour all through the day before: the usual rate.
     for hour in range(24, 0, -1):  # oldest first, as they happened
@@ -78,6 +81,7 @@ async def test_a_topic_that_is_always_busy_is_not_a_spike(clean_db: Redis) -> No
     ]
     # 5 in an hour is not 3x the usual 2; the 6th is.
     assert alerted == [False] * 5 + [True]
-    jobs = await clean_db.xrange(keys.SLACK_OUTBOX)
-    assert len(jobs) == 1 and jobs[0][1]["channel"] == "C0ALERTS"
-    assert "usual: 2.0 an hour" in jobs[0][1]["text"]
+    jobs = [decode(fields) for _, fields in await clean_db.xrange(keys.SLACK_OUTBOX)]
+    assert len(jobs) == 1 and isinstance(jobs[0], TopicSpikeAlert)
+    assert jobs[0].channel == "C0ALERTS"
+    assert "usual: 2.0 an hour" in spike_alert(jobs[0])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from bridge.models import Channel, Conversation, Message, Role
+from bridge.clock import now_ms
+from bridge.models import Channel, Conversation, Message, Role, StaffMessageRef
 from bridge.observability.timeline import Timeline
-from bridge.outbox import Outbox
-from bridge.store import ConversationStore, now_ms
+from bridge.outbox.jobs import PostCustomerLine
+from bridge.outbox.outbox import Outbox
+from bridge.store.transcript import Transcripts
 from devstack.stack import Stack
 from tests.ops.conftest import scrape, value
 from tests.support import StaffDesk, telegram_handoff
@@ -46,11 +48,14 @@ async def test_ended_conversations_are_counted_by_who_handled_them(stack: Stack)
     timeline = Timeline(redis)
     before = _ended()
 
-    store = ConversationStore(redis)
+    transcripts = Transcripts(redis)
     for conversation_id in ("w-bot-only", "w-with-person"):
         # A customer line stamps the timeline in the step that records it.
         hello = Message(role=Role.CUSTOMER, text="hello", client_msg_id="c1")
-        await store.record_inbound(conversation_id, hello, "widget", "c1", active_at_ms=now_ms())
+        to_thread = PostCustomerLine(conversation_id, hello.text)
+        await transcripts.record_inbound(
+            conversation_id, hello, f"bridge:test:seen:{conversation_id}", to_thread, now_ms()
+        )
     await timeline.handed_over("w-with-person", "complaint")
     # Two staff replies, stamped by the relay's own script; only the first one is timed.
     outbox = Outbox(redis)
@@ -60,8 +65,8 @@ async def test_ended_conversations_are_counted_by_who_handled_them(stack: Stack)
         relayed = await outbox.relay_staff(
             with_person,
             Message(role=Role.STAFF, text=f"reply {n}"),
+            StaffMessageRef("C-STAFF", f"1700000000.00000{n}"),
             f"bridge:test:seen:{n}",
-            ("C-STAFF", f"1700000000.00000{n}"),
             stamp,
         )
         assert relayed is not None and relayed != "not-claimed"

@@ -13,6 +13,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.models import Channel, Message, Role
+from bridge.outbox.jobs import SendToCustomer, encode
 from devstack.processes import Service, free_port
 from devstack.stack import Stack
 from tests.ops.conftest import bridge_env
@@ -77,8 +79,8 @@ async def test_sigterm_finishes_the_send_in_flight_and_keeps_the_rest(
     redis = Redis.from_url(env["REDIS_URL"], decode_responses=True)
     await redis.flushdb()
     for text in ("first message", "second message"):
-        job = {"conversation": f"tg-{CHAT}", "role": "bot", "text": text, "message_id": "1-0"}
-        await redis.xadd(keys.TELEGRAM_OUTBOX, job)  # type: ignore[arg-type]
+        job = SendToCustomer(f"tg-{CHAT}", Channel.TELEGRAM, Message(Role.BOT, text))
+        await redis.xadd(keys.TELEGRAM_OUTBOX, encode(job))  # type: ignore[arg-type]
 
     bridge = extra_bridge(env)
     await asyncio.to_thread(bridge.start)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from bridge.models import Message, Role
-from bridge.slack_format import (
+from bridge.platforms.slack.mrkdwn import (
     customer_post,
     split_posts,
     staff_text_to_plain,

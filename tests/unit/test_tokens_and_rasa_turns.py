@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from bridge.models import HandoffReason
+from bridge.platforms.widget.sessions import SessionTokens
 from bridge.rasa_client import parse_turn
-from bridge.tokens import SessionTokens
 
 
 def test_session_tokens_grant_only_their_own_conversation() -> None:

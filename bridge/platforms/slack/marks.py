@@ -1,0 +1,92 @@
+"""Staff marks from Slack (docs/learning.md): a 🤖 or 🆕 reaction on a customer message in a
+handoff thread, and `!intent <name>` / `!new <label>` thread replies, which stay in Slack.
+
+Runs as a bolt middleware so it sees these events before the thread-reply listener (bolt runs
+only the first listener that matches): a mark command must never be relayed to the customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bridge.learning.marks import MarkKind, is_command
+from bridge.models import StaffMessageRef
+from bridge.platforms.slack.mrkdwn import customer_words
+from bridge.platforms.slack.names import StaffNames
+from bridge.ports import MarksDoor
+
+log = logging.getLogger(__name__)
+
+# The reactions that are marks.
+MARK_REACTIONS = {"robot_face": MarkKind.SHOULD_HANDLE, "new": MarkKind.NEW_TOPIC}
+
+
+def register(bolt: AsyncApp, marks: MarksDoor, names: StaffNames, staff_channel: str) -> None:
+    client = bolt.client
+
+    @bolt.middleware
+    async def staff_marks(
+        body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and _is_mark_command(event, staff_channel):
+            user = str(event.get("user") or "")
+            ref = StaffMessageRef(event["channel"], str(event["ts"]), str(event["thread_ts"]))
+            text = str(event.get("text") or "")
+            await marks.command(ref, text, user, await names.display_name(user))
+            # Handled here, so the thread-reply listener never relays it; an explicit 200 stops
+            # Slack from retrying the event.
+            return BoltResponse(status=200, body="")
+        if isinstance(event, dict) and _is_mark_reaction(event, staff_channel):
+            await _on_reaction(event)
+        await next()
+        return None
+
+    async def _on_reaction(event: dict[str, Any]) -> None:
+        item = event["item"]
+        found = await client.conversations_replies(
+            channel=item["channel"], ts=item["ts"], inclusive=True, limit=1000
+        )
+        post = next((m for m in found.get("messages") or [] if m.get("ts") == item["ts"]), None)
+        if post is None or not post.get("bot_id") or not post.get("thread_ts"):
+            return  # only the bridge's own posts in a thread show customer messages
+        user = str(event.get("user") or "")
+        added = event.get("type") == "reaction_added"
+        mark = await marks.react(
+            StaffMessageRef(item["channel"], str(item["ts"]), str(post["thread_ts"])),
+            customer_words(str(post.get("text") or "")),
+            MARK_REACTIONS[str(event["reaction"])],
+            user,
+            added=added,
+            user_name=await names.display_name(user) if added else "",
+        )
+        log.info("staff mark %s on %s: %s", event["reaction"], item["ts"], mark)
+
+
+def _is_mark_command(event: dict[str, Any], staff_channel: str) -> bool:
+    return (
+        event.get("type") == "message"
+        and event.get("channel") == staff_channel
+        and event.get("subtype") is None
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and bool(event.get("thread_ts"))
+        and event.get("thread_ts") != event.get("ts")
+        and is_command(str(event.get("text") or ""))
+    )
+
+
+def _is_mark_reaction(event: dict[str, Any], staff_channel: str) -> bool:
+    item = event.get("item") or {}
+    return (
+        event.get("type") in ("reaction_added", "reaction_removed")
+        and event.get("reaction") in MARK_REACTIONS
+        and item.get("type") == "message"
+        and item.get("channel") == staff_channel
+        and bool(event.get("user"))
+    )

@@ -1,0 +1,1 @@
+"""Telegram as a customer channel: the webhook in (webhook.py), the sender out (sender.py)."""

@@ -1,0 +1,145 @@
+"""Telegram webhook: verifies the secret, turns updates into customer messages for the router."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from bridge import keys
+from bridge.models import Attachment, Channel, Message, Role
+from bridge.platforms.telegram.chats import conversation_id
+from bridge.ports import CustomerDoor
+from bridge.rate_limits import CustomerQuota
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+class TelegramWebhook:
+    def __init__(self, door: CustomerDoor, bot: Bot, secret: str) -> None:
+        self._door = door
+        self._bot = bot
+        self._secret = secret
+
+    async def handle(self, request: web.Request) -> web.Response:
+        secret = self._secret
+        if not secret or not hmac.compare_digest(
+            request.headers.get(SECRET_HEADER, "").encode(), secret.encode()
+        ):
+            return web.json_response({"ok": False, "error": "bad secret token"}, status=403)
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+            update = Update.de_json(data, self._bot)
+        except Exception as exc:  # anything ptb cannot read (wrong types, absurd values)
+            return web.json_response(
+                {"ok": False, "error": f"not a Telegram update: {exc}"}, status=400
+            )
+        if update is None:
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        try:
+            incoming = _customer_message(update)
+        except (AttributeError, TypeError):  # ptb does not check types: a chat of null, say
+            incoming = None
+        if incoming is not None and (
+            type(incoming[0]) is not int or not isinstance(incoming[2], str)
+        ):
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        if incoming is None:
+            return web.json_response({"ok": True, "ignored": True})
+        return await self._customer_line(update, *incoming)
+
+    async def _customer_line(
+        self, update: Update, chat: int, name: str, text: str, payload: str
+    ) -> web.Response:
+        door = self._door
+        conversation = await door.ensure(conversation_id(chat), Channel.TELEGRAM, str(chat), name)
+        if not await door.within_quota(conversation):
+            # Over the customer's quota: not passed on; they are told once per window.
+            await door.slow_down(conversation, CustomerQuota.window())
+            return web.json_response({"ok": True, "rate_limited": True})
+        # Fetched before the update is acknowledged: if Telegram's file server fails, the update
+        # is redelivered rather than the photo lost.
+        attachment = await _attachment(self._bot, update)
+        inbound = await door.accept(
+            conversation,
+            Message(role=Role.CUSTOMER, text=text),
+            str(update.update_id),
+            attachment=attachment,
+        )
+        if update.callback_query is not None:
+            await _answer_tap(self._bot, update.callback_query.id)
+        # Answering only after the turn means Telegram redelivers the update if we die mid-turn;
+        # the router recognises the redelivery and does not answer twice.
+        await door.respond(conversation, inbound, payload)
+        return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application, key: web.AppKey[TelegramWebhook]) -> None:
+    """The webhook; the adapter itself is built at start-up and found under `key`."""
+
+    async def handle(request: web.Request) -> web.Response:
+        return await request.app[key].handle(request)
+
+    app.router.add_post(WEBHOOK_PATH, handle)
+
+
+def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
+    """(chat id, display name, text to record, payload for the assistant) or None."""
+    if update.message is not None and update.message.text:
+        message = update.message
+        user = message.from_user
+        return message.chat.id, user.full_name if user else "", message.text or "", ""
+    if update.message is not None and (update.message.photo or update.message.document):
+        message = update.message
+        user = message.from_user
+        document = message.document
+        label = f"📎 {document.file_name or 'File'}" if document else "📷 Photo"
+        text = f"{label}: {message.caption}" if message.caption else label
+        return message.chat.id, user.full_name if user else "", text, ""
+    query = update.callback_query
+    if query is not None and query.data and query.message is not None:
+        # An inaccessible (old) message has no keyboard; the raw data is shown instead.
+        title = _button_title(getattr(query.message, "reply_markup", None), query.data)
+        payload = query.data if query.data.startswith("/") else ""
+        return query.message.chat.id, query.from_user.full_name, title or query.data, payload
+    return None
+
+
+async def _attachment(bot: Bot, update: Update) -> Attachment | None:
+    message = update.message
+    if message is None or not (message.photo or message.document):
+        return None
+    if message.document is not None:
+        file_id, size = message.document.file_id, message.document.file_size
+        name = message.document.file_name or "file"
+        kind = message.document.mime_type or "application/octet-stream"
+    else:
+        largest = message.photo[-1]
+        file_id, size, name, kind = largest.file_id, largest.file_size, "photo.jpg", "image/jpeg"
+    if (size or 0) > keys.ATTACHMENT_MAX_BYTES:
+        log.warning("file of %s bytes not fetched: over the limit", size)
+        return None
+    file = await bot.get_file(file_id)
+    return Attachment(bytes(await file.download_as_bytearray()), name, kind)
+
+
+def _button_title(markup: object, data: str) -> str | None:
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if button.callback_data == data:
+                return str(button.text)
+    return None
+
+
+async def _answer_tap(bot: Bot, query_id: str) -> None:
+    try:
+        await bot.answer_callback_query(query_id)
+    except Exception as exc:  # only stops the button's spinner; the message itself is recorded
+        log.warning("could not answer callback query: %s", exc)

@@ -1,0 +1,83 @@
+"""The widget's HTTP side: its static files, the upload endpoint and file downloads."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from bridge import keys
+from bridge.models import Attachment
+from bridge.platforms.widget.sessions import SessionTokens
+from bridge.ports import CustomerDoor
+from bridge.texts import customers as texts
+
+STATIC = resources.files("bridge.platforms.widget") / "static"
+
+# The widget runs on the customer's site, so uploads are cross-origin. They carry the session
+# token as a bearer header, never cookies, so any origin may send them.
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+async def to_widget_page(_: web.Request) -> web.Response:
+    raise web.HTTPFound("/widget/")
+
+
+def static(name: str, content_type: str) -> Any:
+    async def handler(_: web.Request) -> web.Response:
+        body = (STATIC / name).read_bytes()
+        return web.Response(body=body, content_type=content_type, charset="utf-8")
+
+    return handler
+
+
+async def attachment(request: web.Request, door: CustomerDoor) -> web.Response:
+    """A photo or file in a conversation. The id is unguessable and only ever sent to that
+    conversation's widget, so the URL itself is the permission (like Slack's file links)."""
+    found = await door.get_file(request.match_info["id"])
+    if found is None:
+        raise web.HTTPNotFound(text="this file has expired or never existed")
+    # Images are shown inline; anything else is downloaded, never rendered as a page.
+    inline = found.type.startswith("image/") and found.type != "image/svg+xml"
+    headers = {
+        "Content-Disposition": "inline" if inline else "attachment",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=86400",
+    }
+    content_type = found.type if inline else "application/octet-stream"
+    return web.Response(body=found.data, content_type=content_type, headers=headers)
+
+
+async def upload_preflight(_: web.Request) -> web.Response:
+    return web.Response(status=204, headers=_CORS)
+
+
+async def upload(request: web.Request, door: CustomerDoor, sessions: SessionTokens) -> web.Response:
+    """`POST /widget/upload?name=<file name>` with the file as the body → `{"file_id"}`; the
+    next `message` frame names it in `file` (docs/widget-protocol.md)."""
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    conversation_id = sessions.verify(token)
+    if conversation_id is None:
+        return web.json_response({"error": "bad_token"}, status=401, headers=_CORS)
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > keys.ATTACHMENT_MAX_BYTES:
+            limit = keys.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+            return web.json_response(
+                {"error": "too_large", "message": texts.file_too_large(limit)},
+                status=413,
+                headers=_CORS,
+            )
+    if not data:
+        return web.json_response({"error": "empty"}, status=400, headers=_CORS)
+    name = (request.query.get("name") or "file")[:200]
+    kind = request.content_type or "application/octet-stream"
+    file_id = await door.put_file(Attachment(bytes(data), name, kind), owner=conversation_id)
+    return web.json_response({"file_id": file_id}, headers=_CORS)

@@ -1,0 +1,1 @@
+"""What the bridge itself says, one module per audience: customers and staff."""

@@ -1,0 +1,113 @@
+"""Every sentence the bridge itself says to a customer, in one place (staff: texts/staff.py)."""
+
+from __future__ import annotations
+
+from bridge.models import HandoffReason
+
+_ANSWER_HERE = "They will answer here, in this chat; you don't need to do anything else."
+
+HANDOFF_NOTICES: dict[HandoffReason, str] = {
+    HandoffReason.EXPLICIT_REQUEST: "I'm connecting you with a person from our team. "
+    + _ANSWER_HERE,
+    HandoffReason.COMPLAINT: (
+        "I've passed this to a person from our team, who will read what you wrote. " + _ANSWER_HERE
+    ),
+    HandoffReason.BACKEND_FAILED: (
+        "I couldn't complete that myself, so I've passed it to a person from our team. "
+        + _ANSWER_HERE
+    ),
+    HandoffReason.BOT_UNAVAILABLE: (
+        "Our assistant is unavailable right now, so I've passed your message to a person from "
+        "our team. " + _ANSWER_HERE
+    ),
+}
+
+_DEFAULT_NOTICE = (
+    "I can't resolve this myself, so I've passed your conversation to a person from our team. "
+    + _ANSWER_HERE
+)
+
+
+def handoff_notice(reason: HandoffReason) -> str:
+    return HANDOFF_NOTICES.get(reason, _DEFAULT_NOTICE)
+
+
+FILES_NEED_A_PERSON = (
+    "I can't look at photos or files myself. A person from our team can: tap below and send "
+    "it again once they have joined."
+)
+TALK_TO_A_PERSON = "Talk to a person"
+# A customer sending more messages a minute than the bridge accepts (per-customer quota).
+SLOW_DOWN = (
+    "You're sending messages faster than we can take them in. Please wait a minute, then "
+    "send the rest; the messages from the last few seconds were not received."
+)
+
+
+# --- the staff desk (docs/staff-desk.md) ---------------------------------------------------
+
+
+def claimed_notice(name: str) -> str:
+    return f"{name} from our team is looking at your conversation now."
+
+
+def closed_notice(name: str) -> str:
+    who = name or "Our team"
+    return f"{who} has closed this conversation. If you need anything else, just write here."
+
+
+CSAT_QUESTION = "How would you rate the help you got today?"
+# Button titles and the payloads they send back; the payloads never reach the assistant.
+CSAT_PREFIX = "/csat_"
+CSAT_ANSWERS: dict[str, str] = {
+    "/csat_great": "😀 Great",
+    "/csat_ok": "😐 OK",
+    "/csat_poor": "🙁 Poor",
+}
+CSAT_THANKS = "Thank you for telling us!"
+
+HANDED_BACK_NOTICE = (
+    "You're back with our automated assistant. Ask me anything, or ask for a person at any time."
+)
+
+
+def after_hours_notice(hours: str, next_open: str) -> str:
+    return (
+        f"Our team is available {hours}, so nobody can read this right now. A person will "
+        f"answer here from {next_open}; you can close this chat, the answer will reach you here."
+    )
+
+
+def unclaimed_notice(hours: str) -> str:
+    when = f" Our team works {hours}." if hours else ""
+    return (
+        "Sorry for the wait: everyone on our team is busy right now. A person will answer here "
+        "as soon as one is free; you can close this chat, the answer will reach you here." + when
+    )
+
+
+def correction(author: str, text: str) -> str:
+    """An edited staff message that cannot be edited in place on the customer's side."""
+    return f"Correction from {author or 'our team'}: {text}"
+
+
+def withdrawn(author: str) -> str:
+    return f"{author or 'Our team'} withdrew an earlier message; please disregard it."
+
+
+# --- the widget's error frames a customer can cause (docs/widget-protocol.md) ---------------
+# The others (a malformed frame) only a broken integration sends; they name the protocol.
+
+UNKNOWN_SESSION = "unknown session; starting a new one"
+
+
+def text_too_long(limit: int) -> str:
+    return f"messages are limited to {limit} characters"
+
+
+def file_too_large(limit_mb: int) -> str:
+    return f"files are limited to {limit_mb} MB"
+
+
+def too_many_messages(per_minute: int) -> str:
+    return f"at most {per_minute} messages a minute; please wait, then send again"

@@ -1,0 +1,122 @@
+"""Every sentence the bridge says to staff, in one place (customers: texts/customers.py).
+
+Staff read these in Slack, so markup that is part of a sentence (bold, an emoji name, a
+command in backticks) is Slack's mrkdwn. Values are filled in by the Slack package
+(bridge/platforms/slack), which escapes anything a customer wrote.
+"""
+
+from __future__ import annotations
+
+from bridge.models import HandoffReason, Role
+
+# Why the conversation came to a person, as the card says it.
+HANDOFF_REASONS: dict[HandoffReason, str] = {
+    HandoffReason.EXPLICIT_REQUEST: "asked for a person",
+    HandoffReason.COMPLAINT: "made a complaint",
+    HandoffReason.REPEATED_MISS: "the bot could not understand two messages in a row",
+    HandoffReason.LOW_CONFIDENCE: "the bot was not confident enough to answer",
+    HandoffReason.OUT_OF_SCOPE: "the question is outside what the bot covers",
+    HandoffReason.BACKEND_FAILED: "the bot could not complete the request",
+    HandoffReason.BOT_UNAVAILABLE: "the bot was unavailable",
+}
+
+CHANNEL_LABELS = {"widget": "Web chat", "telegram": "Telegram"}
+ROLE_LABELS = {
+    Role.CUSTOMER: "Customer",
+    Role.BOT: "Bot",
+    Role.STAFF: "Staff",
+    Role.SYSTEM: "Notice",
+}
+
+# --- the card ---------------------------------------------------------------------------
+
+CLAIM, CLOSE, HAND_BACK = "Claim", "Close", "Hand back to the bot"
+NOTE_HINT = (
+    "Replies in this thread go to the customer. Start a message with `!note` or `//` to keep "
+    "it internal."
+)
+WHY, WAITING_SINCE, UNDERSTOOD, STATUS = "Why", "Waiting since", "The bot understood", "Status"
+IN_FULL_BELOW = "… (in full below)"
+OUTSIDE_HOURS = "outside office hours; the customer was told when to expect us"
+RETURNING = "Returning customer; earlier:"
+
+
+def handoff_title(channel: str, who: str, conversation_id: str) -> str:
+    return f"*Handoff* from {channel}: *{who}* (`{conversation_id}`)"
+
+
+def closed_by(name: str) -> str:
+    return f"Closed by {name}"
+
+
+def handed_back_by(name: str) -> str:
+    return f"Handed back to the bot by {name}"
+
+
+def claimed_by(name: str, waited: str) -> str:
+    return f"Claimed by *{name}* (the customer waited {waited})"
+
+
+def unclaimed_waiting(waited: str) -> str:
+    return f"Unclaimed, waiting {waited}"
+
+
+def minutes(ms: int) -> str:
+    whole = max(0, ms) // 60_000
+    return "under a minute" if whole < 1 else f"{whole} min"
+
+
+# --- the thread -------------------------------------------------------------------------
+
+TRANSCRIPT_HEADING = "*Transcript so far:*"
+NO_TRANSCRIPT = "_No messages before the handoff._"
+FILE_EXPIRED = "_(a file was attached, but it has expired)_"
+NOT_DELIVERED = "Not delivered to the customer"
+
+# Why a staff reply did not reach the customer (a receipt's reason).
+NOT_SENT_CLOSED = "this conversation is closed. A new request from the customer opens a new thread."
+NOT_SENT_BOT = "the conversation was handed back to the bot."
+NOT_SENT_MOVED = "the customer came back later; the conversation continues in a newer thread."
+
+
+def rated(answer: str) -> str:
+    return f"The customer rated this conversation: *{answer}*"
+
+
+def unclaimed(minutes: str) -> str:
+    return (
+        f"Nobody claimed this within {minutes} min; the customer was told we are "
+        "busy and that the answer will reach them here."
+    )
+
+
+# --- staff marks (docs/learning.md) -------------------------------------------------------
+
+MARK_USAGE = (
+    "Mark a customer message for review: react with :robot_face: (the bot should have handled "
+    "it) or :new: (a new topic), then reply `!intent <intent_name>` or `!new <short label>`. "
+    "Without a reaction the message that caused the handoff is marked."
+)
+NOT_MARKED = "Not marked."
+
+
+def marked(words: str, what: str) -> str:
+    return f"Marked for review: “{words}” → {what}"
+
+
+def new_topic(label: str) -> str:
+    return "a new topic" + (f" ({label})" if label else "")
+
+
+# --- topic spikes ---------------------------------------------------------------------------
+
+
+def spike_heading(topic: str, last_hour: int, usual_per_hour: float) -> str:
+    return (
+        f"*Topic spike: `{topic}`* — {last_hour} handoffs or abstentions in the last hour "
+        f"(usual: {usual_per_hour:.1f} an hour)."
+    )
+
+
+SPIKE_EXAMPLES = "Recent examples:"
+SPIKE_FOOTER = "Something may be wrong with this product area; `make review` lists them all."
