@@ -17,11 +17,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.desk_watch import watch_unclaimed
 from bridge.gc_tuning import FrozenCollector
 from bridge.learning.marks import StaffMarks
@@ -103,13 +103,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    # Waits for a free connection when a burst needs more than the pool holds; redis-py's
-    # default pool raises "Too many connections" instead (bench: 100+ widgets saying hello).
-    redis = Redis.from_pool(
-        BlockingConnectionPool.from_url(
-            settings.redis_url, decode_responses=True, max_connections=100
-        )
-    )
+    redis = redis_pool.connect(settings.redis_url)
     http = aiohttp.ClientSession()
     store = Store.on(redis)
     hub = WidgetHub(redis)

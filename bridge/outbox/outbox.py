@@ -20,22 +20,22 @@ from bridge.observability import metrics, timeline
 from bridge.outbox import live, receipts
 from bridge.outbox.delivery import Delivered, Delivery
 from bridge.outbox.jobs import Fields, Job, ReviseSent, SendToCustomer, encode
-from bridge.outbox.queues import ENQUEUE_LUA, stage, stream_for
+from bridge.outbox.queues import ENQUEUE_LUA, fields_arg, stage, stream_for
 
 # One round trip, as the bot's reply waits for it (docs/benchmarks.md, measurement 1): the
 # transcript line, then its job (Telegram) or its live event (widget). An optional once key
 # makes a redelivered platform event a no-op.
 # KEYS: transcript, once key (the transcript when none), then the staged job.
-# ARGV: ttl ('' without a once key), live channel, head, tail, n, the message's n fields, staged.
+# ARGV: ttl ('' without a once key), live channel, head, tail, the message's fields
+# (queues.fields_arg), the staged job.
 _DELIVER = (
     ENQUEUE_LUA
     + """
 if ARGV[1] ~= '' then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
 end
-local n = tonumber(ARGV[5])
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6, 5 + n))
-enqueue(3, 6 + n)
+local id = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[5])))
+enqueue(3, 6)
 local channel, head, tail = ARGV[2], ARGV[3], ARGV[4]
 """
     + live.PUBLISH_LUA
@@ -51,10 +51,10 @@ return id
 # first staff reply).
 # KEYS: once key, transcript, relay record, conversation, activity, then the staged job.
 # ARGV: ttl, conversation id, relay ttl, now ('' skips the timeline), the timeline's started /
-# first-reply / handoff fields, live channel, head, tail, guard, n, the message's n fields,
-# staged. The guard, when not empty, is a thread: relay only if the conversation is a handoff a
-# person has claimed on that thread; otherwise answer 0 having written nothing (the caller then
-# takes the full path: refusal, claim...).
+# first-reply / handoff fields, live channel, head, tail, guard, the message's fields
+# (queues.fields_arg), staged. The guard, when not empty, is a thread: relay only if the
+# conversation is a handoff a person has claimed on that thread; otherwise answer 0 having
+# written nothing (the caller then takes the full path: refusal, claim...).
 # Answers false (already relayed), 0 (guard failed) or {id, handoff_at}: the timeline's handoff
 # time when this was the conversation's first staff reply, '' otherwise.
 _RELAY_STAFF = (
@@ -67,9 +67,8 @@ if ARGV[11] ~= '' then
   end
 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
-local n = tonumber(ARGV[12])
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 13, 12 + n))
-enqueue(6, 13 + n)
+local id = redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(ARGV[12])))
+enqueue(6, 13)
 local channel, head, tail = ARGV[8], ARGV[9], ARGV[10]
 """
     + live.PUBLISH_LUA
@@ -119,9 +118,7 @@ class Outbox:
     async def enqueue_once(self, once_key: str, ttl_ms: int, job: Job) -> bool:
         """Queue `job` unless `once_key` was set within the last `ttl_ms`; True if queued."""
         staged = stage(job)
-        queued = await self._enqueue_once(
-            keys=[once_key, *staged.keys], args=[ttl_ms, *staged.args]
-        )
+        queued = await self._enqueue_once(keys=[once_key, *staged.keys], args=[ttl_ms, staged.arg])
         return bool(queued)
 
     async def to_customer(
@@ -143,8 +140,8 @@ class Outbox:
             args=[
                 str(keys.DEDUPE_TTL_S) if once_key else "",
                 *self.live_event(conversation, message),
-                *_message_args(message),
-                *staged.args,
+                fields_arg(message.to_fields()),
+                staged.arg,
             ],
         )
         if entry_id is None:
@@ -183,7 +180,7 @@ class Outbox:
         args += ["" if stamp_ms is None else str(stamp_ms)]
         args += [timeline.STARTED, timeline.FIRST_REPLY, timeline.HANDOFF]
         args += live.no_event() if queued else self.live_event(conversation, message)
-        args += [only_if_claimed, *_message_args(message), *staged.args]
+        args += [only_if_claimed, fields_arg(message.to_fields()), staged.arg]
         answer: Any = await self._relay_staff(
             keys=[
                 once_key,
@@ -286,11 +283,6 @@ class Outbox:
 def _add(pipe: Any, job: Job) -> None:
     fields: dict[Any, Any] = encode(job)
     pipe.xadd(stream_for(job), fields)
-
-
-def _message_args(message: Message) -> list[str]:
-    flat = [part for item in message.to_fields().items() for part in item]
-    return [str(len(flat)), *flat]
 
 
 def _with_id(message: Message, entry_id: str) -> Message:

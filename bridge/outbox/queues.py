@@ -3,6 +3,7 @@ same step as the change they follow (a handoff, a desk action, a customer line).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bridge import keys
@@ -19,17 +20,14 @@ def stream_for(job: Job) -> str:
     return keys.slack_outbox(job.conversation)
 
 
-# Lua: `enqueue(k, a)` adds the jobs staged at KEYS[k...] (their streams) and ARGV[a...]: the
-# number of jobs, then for each its field count and its fields (`Staged`). A script calls it
-# only on the branch where its change happened, so nothing is queued for a change it refused.
+# Lua: `enqueue(k, a)` adds the jobs staged at KEYS[k...] (their streams) and ARGV[a] (a JSON
+# list of each job's fields, flattened; `Staged`). A script calls it only on the branch where
+# its change happened, so nothing is queued for a change it refused. One argument for all the
+# jobs, not one per field: every argument costs the client a pass over the whole command.
 ENQUEUE_LUA = """
 local function enqueue(k, a)
-  local jobs = tonumber(ARGV[a])
-  a = a + 1
-  for j = 0, jobs - 1 do
-    local n = tonumber(ARGV[a])
-    redis.call('XADD', KEYS[k + j], '*', unpack(ARGV, a + 1, a + n))
-    a = a + n + 1
+  for j, fields in ipairs(cjson.decode(ARGV[a])) do
+    redis.call('XADD', KEYS[k + j - 1], '*', unpack(fields))
   end
 end
 """
@@ -37,16 +35,21 @@ end
 
 @dataclass(frozen=True)
 class Staged:
-    """Jobs encoded for ENQUEUE_LUA: append `keys` to a script's KEYS and `args` to its ARGV."""
+    """Jobs encoded for ENQUEUE_LUA: append `keys` to a script's KEYS, and pass `arg` in its
+    ARGV."""
 
     keys: list[str]
-    args: list[str]
+    arg: str
 
 
 def stage(*jobs: Job) -> Staged:
-    streams, args = [], [str(len(jobs))]
+    streams, fields = [], []
     for job in jobs:
-        flat = [part for item in encode(job).items() for part in item]
         streams.append(stream_for(job))
-        args += [str(len(flat)), *flat]
-    return Staged(streams, args)
+        fields.append([part for item in encode(job).items() for part in item])
+    return Staged(streams, json.dumps(fields))
+
+
+def fields_arg(fields: dict[str, str]) -> str:
+    """A stream entry's fields as one script argument: `unpack(cjson.decode(arg))` in Lua."""
+    return json.dumps([part for item in fields.items() for part in item])

@@ -179,7 +179,7 @@ class Conversations:
                 str(handoff.at_ms),
                 str(handoff.claim_deadline_ms) if handoff.claim_deadline_ms else "",
                 "1" if handoff.after_hours else "0",
-                *staged.args,
+                staged.arg,
             ],
         )
         return bool(taken)
@@ -203,7 +203,7 @@ class Conversations:
                 user_name,
                 str(now_ms()),
                 conversation_id,
-                *staged.args,
+                staged.arg,
             ],
         )
         return str(outcome)
@@ -225,7 +225,7 @@ class Conversations:
         staged = stage(notice)
         accepted = await self._csat(
             keys=[keys.conversation(conversation.id), *staged.keys],
-            args=[conversation.csat_thread, answer, *staged.args],
+            args=[conversation.csat_thread, answer, staged.arg],
         )
         return bool(accepted)
 

@@ -14,7 +14,7 @@ from bridge.models import Message, Mode
 from bridge.observability import timeline
 from bridge.outbox import live
 from bridge.outbox.jobs import Job
-from bridge.outbox.queues import ENQUEUE_LUA, stage
+from bridge.outbox.queues import ENQUEUE_LUA, fields_arg, stage
 
 # Records a customer line once: a retried delivery of the same event id returns the entry it
 # created the first time instead of a second line. A new line is first checked against the
@@ -26,8 +26,8 @@ from bridge.outbox.queues import ENQUEUE_LUA, stage
 # step (docs/benchmarks.md, measurement 1).
 # KEYS: seen, transcript, conversation, activity, quota (any key when none), then the staged job.
 # ARGV: ttl, conversation id, now (ms; '' skips the timeline), the timeline's started field, live
-# channel ('': none), head, tail, messages per minute ('': no quota), n, the message's n fields,
-# then the staged job.
+# channel ('': none), head, tail, messages per minute ('': no quota), the message's fields
+# (queues.fields_arg), then the staged job.
 _RECORD_ONCE = (
     ENQUEUE_LUA
     + """
@@ -40,10 +40,9 @@ if per_minute ~= '' then quota_key = KEYS[5] end
     + rate_limits.QUOTA_LUA
     + """
 if over_quota then return {-1, '', mode} end
-local n = tonumber(ARGV[9])
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 10, 9 + n))
+local id = redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(ARGV[9])))
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-if mode == 'human' then enqueue(6, 10 + n) end
+if mode == 'human' then enqueue(6, 10) end
 if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
   redis.call('HSETNX', KEYS[3], ARGV[4], ARGV[3])
@@ -97,8 +96,7 @@ class Transcripts:
         args = [str(keys.DEDUPE_TTL_S), conversation_id]
         args += ["" if active_at_ms is None else str(active_at_ms), timeline.STARTED]
         args += live_event or live.no_event()
-        flat = [part for item in message.to_fields().items() for part in item]
-        args += [str(per_minute), str(len(flat)), *flat, *staged.args]
+        args += [str(per_minute), fields_arg(message.to_fields()), staged.arg]
         is_new, entry_id, mode = await self._record_once(
             keys=[
                 seen_key,
