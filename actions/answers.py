@@ -1,8 +1,10 @@
 """What the assistant says for each intent it answers (routing.yml `answer`).
 
-Requests that need a detail (order number, new address, email) first ask for it; the
-pending request is kept in the `pending` slot and completed by the customer's next message
-(see actions/route.py). Customer-facing wording lives in bot/domain.yml responses.
+Requests that need a detail (order number, new address, email) first ask for it; the pending
+request is kept in the `pending` slot and completed by the customer's next message (see
+actions/route.py). A request about an order runs only for its owner (actions/identity.py), and
+a change (cancel, new address, refund) only after the customer said yes to what will change.
+Customer-facing wording lives in bot/domain.yml responses.
 """
 
 from __future__ import annotations
@@ -14,21 +16,38 @@ from dataclasses import dataclass
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import CommerceBackend, NotFound, Refused, get_backend
-from actions.backend.base import Refund
+from actions.backend.base import Customer, Refund, Requester
 
 ORDER_NUMBER = re.compile(r"\b(\d{4,15})\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 UNSUBSCRIBE = re.compile(
     r"\b(un-?sub\w*|stop|remove|opt(ed)?[ -]?out|no more|cancel|too many|don'?t want)\b", re.I
 )
+# What a customer gives to prove an order: an email, or a postcode (3-10 letters and digits,
+# at least one digit, spaces or dashes inside).
+POSTCODE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$")
 
 Details = dict[str, str]
 
 
 @dataclass(frozen=True)
+class Asking:
+    """Who is asking: the customer the shop signed in (or None), and the requester the backend
+    is told (that customer, or the visitor's proof of this one order)."""
+
+    customer: Customer | None
+    requester: Requester | None
+
+
+Run = Callable[[CollectingDispatcher, CommerceBackend, Details, Asking], None]
+
+
+@dataclass(frozen=True)
 class Answer:
     needs: tuple[str, ...]  # details to collect first: order_number, address, email
-    run: Callable[[CollectingDispatcher, CommerceBackend, Details], None]
+    run: Run
+    owned: bool = False  # about one order: only its owner may see or change it
+    confirm: Run | None = None  # says what will change, with Yes/No, before `run`
 
 
 def extract(kind: str, text: str) -> str | None:
@@ -39,19 +58,31 @@ def extract(kind: str, text: str) -> str | None:
     if kind == "email":
         match = EMAIL.search(text)
         return match.group(0).lower() if match else None
+    if kind == "proof":
+        match = EMAIL.search(text)
+        if match:
+            return match.group(0).lower()
+        words = text.strip()
+        return words if POSTCODE.match(words) else None
     return text.strip() or None
 
 
 def _response(name: str) -> Answer:
-    return Answer((), lambda d, b, x: d.utter_message(response=name))
+    return Answer((), lambda d, b, x, a: d.utter_message(response=name))
 
 
 def _policy(topic: str) -> Answer:
-    return Answer((), lambda d, b, x: d.utter_message(text=b.policy(topic)))
+    return Answer((), lambda d, b, x, a: d.utter_message(text=b.policy(topic)))
 
 
-def _order_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    o = b.order(x["order_number"])
+def _requester(asking: Asking) -> Requester:
+    if asking.requester is None:
+        raise NotFound("nobody is known to own this order")
+    return asking.requester
+
+
+def _order_status(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    o = b.order(x["order_number"], _requester(a))
     if o.status == "shipped":
         d.utter_message(
             response="utter_order_shipped",
@@ -66,58 +97,85 @@ def _order_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> No
         )
 
 
-def _cancel(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    o = b.cancel_order(x["order_number"])
+def _ask(response: str) -> Run:
+    """The question before a change: the order as it is, and Yes/No."""
+
+    def ask(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+        o = b.order(x["order_number"], _requester(a))
+        d.utter_message(
+            response=response,
+            number=o.number,
+            items=o.items,
+            total=o.total,
+            address=x.get("address", ""),
+        )
+
+    return ask
+
+
+def _cancel(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    o = b.cancel_order(x["order_number"], _requester(a))
     d.utter_message(response="utter_order_cancelled_now", number=o.number, total=o.total)
 
 
-def _change_address(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    o = b.change_address(x["order_number"], x["address"])
+def _change_address(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    o = b.change_address(x["order_number"], x["address"], _requester(a))
     d.utter_message(response="utter_address_changed", number=o.number, address=o.address)
 
 
-def _refund_status(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    b.order(x["order_number"])  # an unknown order is reported as such, not as "no refund"
+def _refund_status(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    who = _requester(a)
+    b.order(x["order_number"], who)  # an unknown order is reported as such, not as "no refund"
     try:
-        r = b.refund(x["order_number"])
+        r = b.refund(x["order_number"], who)
     except NotFound:
         d.utter_message(response="utter_refund_none", number=x["order_number"])
         return
     _say_refund(d, r)
 
 
-def _request_refund(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    r = b.request_refund(x["order_number"])
-    _say_refund(d, r)
+def _request_refund(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    r = b.request_refund(x["order_number"], _requester(a))
+    _say_refund(d, r, just_requested=True)
 
 
-def _say_refund(d: CollectingDispatcher, r: Refund) -> None:
-    d.utter_message(
-        response=f"utter_refund_{r.status}",
-        number=r.order_number,
-        amount=r.amount,
-        updated=r.updated,
-    )
+def _say_refund(d: CollectingDispatcher, r: Refund, just_requested: bool = False) -> None:
+    response = "utter_refund_requested_now" if just_requested else f"utter_refund_{r.status}"
+    d.utter_message(response=response, number=r.order_number, amount=r.amount, updated=r.updated)
 
 
-def _invoice(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    d.utter_message(
-        response="utter_invoice", number=x["order_number"], url=b.invoice_url(x["order_number"])
-    )
+def _invoice(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    url = b.invoice_url(x["order_number"], _requester(a))
+    d.utter_message(response="utter_invoice", number=x["order_number"], url=url)
 
 
-def _payment(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    o = b.order(x["order_number"])
+def _payment(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    o = b.order(x["order_number"], _requester(a))
     d.utter_message(response=f"utter_payment_{o.payment}", number=o.number, total=o.total)
 
 
-def _password_reset(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    d.utter_message(response="utter_password_reset", url=b.password_reset_url(x["email"]))
+def _password_reset(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    # The link goes by email, never through the chat, and the words are the same whether the
+    # address has an account or not.
+    email = a.customer.email if a.customer is not None else x["email"]
+    b.send_password_reset(email)
+    d.utter_message(response="utter_password_reset", email=email)
 
 
-def _unsubscribe(d: CollectingDispatcher, b: CommerceBackend, x: Details) -> None:
-    b.unsubscribe(x["email"])
-    d.utter_message(response="utter_unsubscribed", email=x["email"])
+def _unsubscribe(d: CollectingDispatcher, b: CommerceBackend, x: Details, a: Asking) -> None:
+    if a.customer is not None:  # their own address, at once
+        b.unsubscribe(a.customer)
+        d.utter_message(response="utter_unsubscribed", email=a.customer.email)
+        return
+    # Anyone can type an address: its owner confirms by email.
+    b.send_unsubscribe_link(x["email"])
+    d.utter_message(response="utter_unsubscribe_link_sent", email=x["email"])
+
+
+def _order(run: Run, confirm: str | None = None, needs: tuple[str, ...] = ()) -> Answer:
+    return Answer(
+        ("order_number", *needs), run, owned=True, confirm=_ask(confirm) if confirm else None
+    )
 
 
 ANSWERS: dict[str, Answer] = {
@@ -125,6 +183,8 @@ ANSWERS: dict[str, Answer] = {
     "goodbye": _response("utter_goodbye"),
     "thank_you": _response("utter_thank_you"),
     "stop": _response("utter_stopped"),
+    "affirm": _response("utter_thank_you"),  # a "yes" with nothing to confirm
+    "deny": _response("utter_stopped"),
     "check_payment_methods": _policy("payment_methods"),
     "delivery_options": _policy("delivery_options"),
     "delivery_period": _policy("delivery_period"),
@@ -138,14 +198,16 @@ ANSWERS: dict[str, Answer] = {
     "registration_problems": _policy("registration_problems"),
     "set_up_shipping_address": _policy("set_up_shipping_address"),
     "review": _policy("review"),
-    "track_order": Answer(("order_number",), _order_status),
-    "cancel_order": Answer(("order_number",), _cancel),
-    "change_shipping_address": Answer(("order_number", "address"), _change_address),
-    "track_refund": Answer(("order_number",), _refund_status),
-    "get_refund": Answer(("order_number",), _request_refund),
-    "check_invoice": Answer(("order_number",), _invoice),
-    "get_invoice": Answer(("order_number",), _invoice),
-    "payment_issue": Answer(("order_number",), _payment),
+    "track_order": _order(_order_status),
+    "cancel_order": _order(_cancel, confirm="utter_confirm_cancel"),
+    "change_shipping_address": _order(
+        _change_address, confirm="utter_confirm_address", needs=("address",)
+    ),
+    "track_refund": _order(_refund_status),
+    "get_refund": _order(_request_refund, confirm="utter_confirm_refund"),
+    "check_invoice": _order(_invoice),
+    "get_invoice": _order(_invoice),
+    "payment_issue": _order(_payment),
     "recover_password": Answer(("email",), _password_reset),
     "unsubscribe": Answer(("email",), _unsubscribe),
     "subscribe": _policy("subscribe"),
@@ -159,15 +221,18 @@ def resolve_intent(intent: str, text: str) -> str:
     return intent
 
 
-def answer(key: str, details: Details, dispatcher: CollectingDispatcher) -> None:
-    """Run the answer for `key` with all its details present.
+def answer(
+    key: str, details: Details, asking: Asking, dispatcher: CollectingDispatcher, ask: bool
+) -> None:
+    """Run the answer for `key` with all its details present; `ask`: only ask to confirm it.
 
     Raises KeyError for a key with no answer and BackendError when the backend fails; a
-    refusal or unknown order is explained to the customer.
+    refusal or an order the asker cannot see is explained to the customer.
     """
     spec = ANSWERS[key]
+    run = spec.confirm if ask and spec.confirm is not None else spec.run
     try:
-        spec.run(dispatcher, get_backend(), details)
+        run(dispatcher, get_backend(), details, asking)
     except Refused as exc:
         dispatcher.utter_message(response="utter_refused", reason=exc.reason)
     except NotFound:

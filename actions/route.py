@@ -1,4 +1,8 @@
-"""action_route: the bot's single decision point, applying bot/routing.yml to each message."""
+"""action_route: the bot's single decision point, applying bot/routing.yml to each message.
+
+A request about an order from a customer the shop has not signed in first asks for the email or
+postcode on that order (actions/identity.py); a change asks "yes or no?" before it is made.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,25 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, routing
-from actions.answers import ANSWERS, answer, extract, resolve_intent
-from actions.backend import BackendError
+from actions import handoff, identity, routing
+from actions.answers import ANSWERS, Details, answer, extract, resolve_intent
+from actions.backend import BackendError, NotFound, get_backend
+from actions.backend.base import TooManyAttempts
 
 log = logging.getLogger(__name__)
 
 MISSES_BEFORE_HANDOFF = 2
+# Failed order checks one conversation may make; then it gets no more tries (the shop also
+# limits them per source, across conversations).
+PROOF_TRIES = 3
 STOP_INTENT = "stop"
+AFFIRM, DENY = "affirm", "deny"
+CONFIRM = "confirm"  # the awaited "detail" of a change: the customer's yes
 ASK = {
     "order_number": "utter_ask_order_number",
     "address": "utter_ask_address",
     "email": "utter_ask_email",
+    "proof": "utter_ask_proof",
 }
 
 
@@ -46,19 +57,23 @@ class ActionRoute(Action):
         if pending and intent == STOP_INTENT:
             dispatcher.utter_message(response="utter_stopped")
             return _clear()
+        awaited = _awaited_kind(pending, tracker) if pending else ""
+        if awaited == CONFIRM and intent in (AFFIRM, DENY):
+            return _confirmed(dispatcher, tracker, pending, intent == AFFIRM)
         # A short reply carrying the awaited detail ("ana@example.com", "10234") answers our
         # question whatever the classifier made of it.
-        if pending and _is_short_detail(_awaited_kind(pending, tracker), text):
+        if pending and awaited != CONFIRM and _is_short_detail(awaited, text):
             return _reply(dispatcher, tracker, pending, text)
         if outcome == "handoff":
             return [*handoff.hand_over(dispatcher, tracker, table.handoff[intent]), *_clear()]
         # Other replies are usually out of scope for the classifier; any text answers
         # "what's the new address?".
-        if pending and (outcome == "abstain" or _awaited_kind(pending, tracker) == "address"):
+        if pending and awaited != CONFIRM and (outcome == "abstain" or awaited == "address"):
             return _reply(dispatcher, tracker, pending, text)
         if outcome == "abstain":
-            return abstain(dispatcher, tracker)
-        # A confident in-scope message starts afresh, even in the middle of a question.
+            return [*_clear(), *abstain(dispatcher, tracker)]
+        # A confident in-scope message starts afresh, even in the middle of a question (an
+        # unanswered "yes or no?" changes nothing).
         return _proceed(dispatcher, tracker, resolve_intent(intent, text), {}, text)
 
 
@@ -81,52 +96,122 @@ def turn_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str
     }
 
 
-def _awaited(key: str, details: dict[str, str]) -> list[str]:
-    return [kind for kind in ANSWERS[key].needs if kind not in details]
+def _awaited(key: str, details: Details, tracker: Tracker) -> list[str]:
+    """The details `key` still needs, in the order they are asked for."""
+    spec = ANSWERS[key]
+    missing = [kind for kind in spec.needs if kind not in details]
+    if spec.owned and "order_number" in details and identity.needs_proof(tracker, details):
+        missing.insert(0, "proof")
+    if spec.confirm is not None and not missing and CONFIRM not in details:
+        missing.append(CONFIRM)
+    return missing
 
 
 def _awaited_kind(pending: str, tracker: Tracker) -> str:
-    return _awaited(pending, dict(tracker.get_slot("details") or {}))[0]
+    awaited = _awaited(pending, dict(tracker.get_slot("details") or {}), tracker)
+    return awaited[0] if awaited else ""
 
 
 def _is_short_detail(kind: str, text: str) -> bool:
-    return kind != "address" and len(text.split()) <= 4 and extract(kind, text) is not None
+    return (
+        kind not in ("address", "") and len(text.split()) <= 4 and extract(kind, text) is not None
+    )
 
 
 def _reply(
     dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, text: str
 ) -> list[EventType]:
     details = dict(tracker.get_slot("details") or {})
-    kind = _awaited(pending, details)[0]
+    kind = _awaited(pending, details, tracker)[0]
     value = extract(kind, text)
     if value is None:
         # No second "please enter your order number": a reply we can't use is a miss.
         return [*_clear(), *abstain(dispatcher, tracker)]
+    if kind == "proof":
+        return _prove(dispatcher, tracker, pending, details, value)
     details[kind] = value
     return _proceed(dispatcher, tracker, pending, details, "")
 
 
+def _prove(
+    dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, details: Details, secret: str
+) -> list[EventType]:
+    """The visitor's email or postcode for the order: it opens that order, or counts as a
+    failed try. The answer is the same for an order that does not exist and one that is not
+    theirs."""
+    failures = int(tracker.get_slot("proof_failures") or 0)
+    try:
+        get_backend().prove_order(details["order_number"], secret, identity.source(tracker))
+    except TooManyAttempts:
+        return [*_clear(), *_no_more_tries(dispatcher, PROOF_TRIES)]
+    except NotFound:
+        failures += 1
+        if failures >= PROOF_TRIES:
+            return [*_clear(), *_no_more_tries(dispatcher, failures)]
+        dispatcher.utter_message(response="utter_proof_failed")
+        return [*_clear(), SlotSet("proof_failures", failures)]
+    proven = {**identity.proven(tracker), details["order_number"]: secret}
+    details = {**details, "proof": secret}
+    return [SlotSet("proven", proven), *_proceed(dispatcher, tracker, pending, details, "")]
+
+
+def _no_more_tries(dispatcher: CollectingDispatcher, failures: int) -> list[EventType]:
+    dispatcher.utter_message(response="utter_proof_blocked")
+    return [SlotSet("proof_failures", failures)]
+
+
+def _confirmed(
+    dispatcher: CollectingDispatcher, tracker: Tracker, pending: str, yes: bool
+) -> list[EventType]:
+    if not yes:
+        dispatcher.utter_message(response="utter_not_changed")
+        return _clear()
+    details = {**dict(tracker.get_slot("details") or {}), CONFIRM: "yes"}
+    return _proceed(dispatcher, tracker, pending, details, "")
+
+
 def _proceed(
-    dispatcher: CollectingDispatcher, tracker: Tracker, key: str, details: dict[str, str], text: str
+    dispatcher: CollectingDispatcher, tracker: Tracker, key: str, details: Details, text: str
 ) -> list[EventType]:
     if key not in ANSWERS:
         log.warning("no answer for %s", key)
         return handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED)
-    missing = _awaited(key, details)
+    spec = ANSWERS[key]
+    customer = identity.signed_in(tracker)
+    if customer is not None and customer.email and "email" in spec.needs:
+        details.setdefault("email", customer.email)  # a signed-in customer's own address
+    missing = _awaited(key, details, tracker)
     # The message that starts a request may carry its first detail ("track order 10234").
-    if missing and missing[0] != "address" and (value := extract(missing[0], text)) is not None:
-        details[missing[0]] = value
-        missing = missing[1:]
-    if missing:
-        dispatcher.utter_message(response=ASK[missing[0]])
+    if missing and missing[0] not in ("address", "proof", CONFIRM):
+        if (value := extract(missing[0], text)) is not None:
+            details[missing[0]] = value
+            missing = _awaited(key, details, tracker)
+    if missing and missing[0] == "proof" and _blocked(tracker):
+        return [*_clear(), *_no_more_tries(dispatcher, PROOF_TRIES)]
+    if missing and missing[0] != CONFIRM:
+        params = {"number": details.get("order_number", "")}
+        dispatcher.utter_message(response=ASK[missing[0]], **params)
         return [SlotSet("misses", 0), SlotSet("pending", key), SlotSet("details", details)]
+    asking = identity.asking(tracker, details)
     try:
-        answer(key, details, dispatcher)
+        answer(key, details, asking, dispatcher, ask=bool(missing))
     except BackendError as exc:
         log.warning("backend could not complete %s: %s", key, exc)
         dispatcher.messages.clear()  # a handoff turn carries no customer-facing text
         return [*handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED), *_clear()]
+    if missing and _asked_to_confirm(dispatcher, spec.confirm is not None):
+        return [SlotSet("misses", 0), SlotSet("pending", key), SlotSet("details", details)]
     return [SlotSet("misses", 0), *_clear()]
+
+
+def _asked_to_confirm(dispatcher: CollectingDispatcher, confirmable: bool) -> bool:
+    """The question went out (not a refusal, nor "I can't find that order")."""
+    said = [m.get("response") or "" for m in dispatcher.messages]
+    return confirmable and any(r.startswith("utter_confirm_") for r in said)
+
+
+def _blocked(tracker: Tracker) -> bool:
+    return int(tracker.get_slot("proof_failures") or 0) >= PROOF_TRIES
 
 
 def _clear() -> list[EventType]:

@@ -24,6 +24,7 @@ from telegram import Bot
 from bridge import keys, redis_pool
 from bridge.desk_watch import watch_unclaimed
 from bridge.gc_tuning import FrozenCollector
+from bridge.identity import IdentityVerifier
 from bridge.learning.marks import StaffMarks
 from bridge.learning.spikes import SpikeRule
 from bridge.learning.turns import Learning
@@ -35,6 +36,8 @@ from bridge.outbox.delivery import Coalescer, Sender
 from bridge.outbox.drain import StreamSender
 from bridge.outbox.outbox import Outbox
 from bridge.outbox.partitions import PartitionOwner
+from bridge.platforms.shop import api as shop_api
+from bridge.platforms.shop.api import ShopApi
 from bridge.platforms.slack import inbound as slack_inbound
 from bridge.platforms.slack import probes as slack_probes
 from bridge.platforms.slack.api import SlackCalls
@@ -52,6 +55,7 @@ from bridge.platforms.widget.sessions import SessionTokens, shared_secret
 from bridge.rasa_client import RasaClient
 from bridge.rate_limits import CustomerQuota, Limits, PlatformLimiter
 from bridge.router.customers import CustomerSide
+from bridge.router.sign_in import SignIn
 from bridge.router.staff import StaffSide
 from bridge.settings import Settings
 from bridge.store.stores import Store
@@ -72,6 +76,7 @@ class Core:
     store: Store
     outbox: Outbox
     customers: CustomerSide
+    sign_in: SignIn
     staff: StaffSide
     marks: StaffMarks
     hub: WidgetHub
@@ -85,6 +90,7 @@ BACKGROUND = web.AppKey("background", list[asyncio.Task[None]])
 WIDGET = web.AppKey("widget", WidgetChannel)
 SLACK = web.AppKey("slack", SlackInbound)
 TELEGRAM = web.AppKey("telegram", TelegramWebhook)
+SHOP = web.AppKey("shop", ShopApi)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -96,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     endpoints.add_routes(app)
     widget_channel.add_routes(app, WIDGET)
     slack_inbound.add_routes(app, SLACK)
+    shop_api.add_routes(app, SHOP)
     if settings.telegram_enabled:
         telegram_webhook.add_routes(app, TELEGRAM)
     return app
@@ -135,6 +142,12 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         },
     )
     staff = StaffSide(store, outbox, availability=availability, timeline=timeline)
+    verifier = IdentityVerifier(
+        settings.shop_identity_secret,
+        settings.identity_clock_skew_s,
+        settings.identity_max_lifetime_s,
+    )
+    sign_in = SignIn(store, outbox, verifier, settings.telegram_link_ttl_s)
     limits = Limits(
         settings.slack_post_interval_s, settings.telegram_chat_interval_s, settings.telegram_per_s
     )
@@ -144,6 +157,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         store=store,
         outbox=outbox,
         customers=customers,
+        sign_in=sign_in,
         staff=staff,
         marks=StaffMarks(store, outbox, redis),
         hub=hub,
@@ -151,7 +165,8 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         partitions=PartitionOwner(redis, settings.instance),
     )
     sessions = SessionTokens(settings.widget_secret or await shared_secret(redis))
-    app[WIDGET] = WidgetChannel(customers, sessions, hub)
+    app[WIDGET] = WidgetChannel(customers, sign_in, sessions, hub)
+    app[SHOP] = ShopApi(sign_in, verifier, settings.telegram_link_ttl_s)
     app[endpoints.METRICS_REDIS] = redis
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
@@ -200,7 +215,10 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         base_file_url=settings.telegram_file_url,
     )
     await bot.initialize()
-    app[TELEGRAM] = TelegramWebhook(core.customers, bot, settings.telegram_webhook_secret)
+    app[TELEGRAM] = TelegramWebhook(
+        core.customers, core.sign_in, bot, settings.telegram_webhook_secret
+    )
+    app[SHOP].telegram_bot = bot.username  # account links name the bot
     app[endpoints.PROBES]["telegram"] = lambda: telegram_probes.telegram_bot(bot)
     if settings.telegram_set_webhook:
         await bot.set_webhook(

@@ -120,6 +120,44 @@ def spike_alerted(topic: str) -> str:
     return f"{PREFIX}learn:spike:{topic}:alerted"
 
 
+def offered(conversation_id: str) -> str:
+    """Hash: payload -> title of every quick-reply button sent to the customer lately; a tap is
+    accepted only for a button that was offered (docs/identity.md)."""
+    return f"{PREFIX}conv:{conversation_id}:offered"
+
+
+# How long an offered button can be tapped.
+OFFERED_TTL_S = 24 * 3600
+
+
+# Identities (docs/identity.md).
+
+
+def identity_token(token_id: str) -> str:
+    """String with a TTL (until the token expires): the widget session a signed identity with
+    this `jti` was first used in; another session presenting it is refused."""
+    return f"{PREFIX}identity:jti:{token_id}"
+
+
+def telegram_link_code(code: str) -> str:
+    """String with a TTL: JSON of the customer a one-time Telegram link code signs in."""
+    return f"{PREFIX}identity:tglink:{code}"
+
+
+def customer_conversations(customer_id: str) -> str:
+    """Set: the conversations the shop's customer is signed in to (unlinked together)."""
+    return f"{PREFIX}customer:{customer_id}:conversations"
+
+
+def customer_threads(customer_id: str) -> str:
+    """List: ts of the customer's staff threads on every channel, oldest first."""
+    return f"{PREFIX}customer:{customer_id}:threads"
+
+
+# A customer's index lives as long as a conversation's data.
+CUSTOMER_INDEX_TTL_S = 30 * 24 * 3600
+
+
 # Every key that belongs to one conversation and carries what the customer said; they share the
 # retention time (CONVERSATION_RETENTION_S), refreshed on activity, and `make forget` deletes them.
 def conversation_keys(conversation_id: str) -> list[str]:
@@ -130,6 +168,7 @@ def conversation_keys(conversation_id: str) -> list[str]:
         transcript_edits(conversation_id),
         turns(conversation_id),
         marks(conversation_id),
+        offered(conversation_id),
     ]
 
 

@@ -49,6 +49,53 @@ class Button:
     payload: str
 
 
+class Verification(StrEnum):
+    """How the bridge knows who a customer is."""
+
+    WEB_LOGIN = "web_login"  # the shop's page signed their identity (widget)
+    LINKED_CHAT = "linked_chat"  # they linked this chat from the shop's account page
+
+    @classmethod
+    def parse(cls, value: str) -> Verification:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.WEB_LOGIN
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer the shop vouched for: its own customer id, their email and name."""
+
+    id: str
+    email: str
+    name: str
+    via: Verification
+
+    def to_fields(self) -> dict[str, str]:
+        """As fields of the conversation hash."""
+        return {
+            "customer_id": self.id,
+            "customer_email": self.email,
+            "customer_name": self.name,
+            "customer_via": str(self.via),
+        }
+
+    @classmethod
+    def from_fields(cls, data: dict[str, str]) -> Customer | None:
+        if not data.get("customer_id"):
+            return None
+        return cls(
+            data["customer_id"],
+            data.get("customer_email", ""),
+            data.get("customer_name", ""),
+            Verification.parse(data.get("customer_via", "")),
+        )
+
+
+CUSTOMER_FIELDS = ("customer_id", "customer_email", "customer_name", "customer_via")
+
+
 @dataclass(frozen=True)
 class Conversation:
     id: str
@@ -73,6 +120,11 @@ class Conversation:
     csat_thread: str = ""
     # Set by a hand-back: the assistant's memory of the conversation is reset before its next turn.
     bot_reset: bool = False
+    # Who the customer is, when the shop vouched for them (None: not verified).
+    customer: Customer | None = None
+    # Where the customer writes from (a browser's address, a chat): the shop limits failed
+    # order checks per source.
+    source: str = ""
 
     @classmethod
     def from_hash(cls, conversation_id: str, data: dict[str, str]) -> Conversation:
@@ -96,6 +148,8 @@ class Conversation:
             csat=data.get("csat", ""),
             csat_thread=data.get("csat_thread", ""),
             bot_reset=data.get("bot_reset") == "1",
+            customer=Customer.from_fields(data),
+            source=data.get("source", ""),
         )
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bridge.identity import WidgetSession
 from bridge.learning.marks import MarkKind
 from bridge.models import (
     Attachment,
     Channel,
     Conversation,
+    Customer,
     DeskAction,
     Message,
     StaffMessageRef,
@@ -46,13 +48,32 @@ class CustomerDoor(Protocol):
         event_id: str,
         attachment: Attachment | None = None,
         check_quota: bool = False,
+        payload: str = "",
     ) -> Inbound: ...
 
-    async def respond(
-        self, conversation: Conversation, inbound: Inbound, payload: str = ""
-    ) -> None: ...
+    async def respond(self, conversation: Conversation, inbound: Inbound) -> None: ...
 
     async def slow_down(self, conversation: Conversation, window: str) -> None: ...
+
+
+class IdentityDoor(Protocol):
+    """For a customer channel, who the customer is: implemented by router.sign_in.SignIn."""
+
+    async def widget_session(
+        self, conversation_id: str | None, identity_token: str | None, source: str
+    ) -> WidgetSession: ...
+
+    async def link_chat(self, conversation: Conversation, code: str) -> Customer | None: ...
+
+    async def unlink_chat(self, conversation: Conversation) -> None: ...
+
+
+class ShopDoor(Protocol):
+    """For the shop's own server (link a chat, sign a customer out): router.sign_in.SignIn."""
+
+    async def issue_link(self, customer: Customer) -> str: ...
+
+    async def unlink_customer(self, customer_id: str) -> int: ...
 
 
 class StaffDoor(Protocol):

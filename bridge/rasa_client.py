@@ -55,21 +55,21 @@ class RasaClient:
         # The card's intents are a nicety: never hold the handoff notice back long for them.
         self._tracker_timeout = aiohttp.ClientTimeout(total=min(timeout_s, 3.0))
 
-    async def send(self, sender: str, text: str) -> BotTurn:
+    async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> BotTurn:
+        """One customer message; `metadata` reaches the actions with it (who is asking)."""
         started = time.monotonic()
         try:
-            turn = await self._send(sender, text)
+            turn = await self._send(sender, text, metadata or {})
         except RasaUnavailable:
             metrics.rasa_answered(time.monotonic() - started, ok=False)
             raise
         metrics.rasa_answered(time.monotonic() - started, ok=True)
         return turn
 
-    async def _send(self, sender: str, text: str) -> BotTurn:
+    async def _send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        body = {"sender": sender, "message": text, "metadata": metadata}
         try:
-            async with self._session.post(
-                self._url, json={"sender": sender, "message": text}, timeout=self._timeout
-            ) as response:
+            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 body = await response.json()

@@ -260,6 +260,40 @@ class Settings:
         secret=True,
     )
 
+    # Who the customer is (docs/identity.md).
+    shop_identity_secret: str = setting(
+        "",
+        "SHOP_IDENTITY_SECRET",
+        "Shared by the shop and the bridge: the shop signs its signed-in customers' identities "
+        "with it (JWT, HS256), for the widget and for Telegram links. Empty: every customer is a "
+        "guest, who proves an order by its email or postcode.",
+        "a long random string (32+ characters)",
+        group="Identity",
+        secret=True,
+    )
+    identity_clock_skew_s: int = setting(
+        60,
+        "IDENTITY_CLOCK_SKEW_S",
+        "How far the shop's clock may be from the bridge's when it dates an identity, seconds.",
+        "60",
+        group="Identity",
+    )
+    identity_max_lifetime_s: int = setting(
+        3600,
+        "IDENTITY_MAX_LIFETIME_S",
+        "The longest a signed identity may be valid (exp - iat), seconds; longer ones are "
+        "refused, so a leaked one does not work for long.",
+        "3600",
+        group="Identity",
+    )
+    telegram_link_ttl_s: int = setting(
+        900,
+        "TELEGRAM_LINK_TTL_S",
+        "How long a Telegram account-link code stays usable, seconds (it works once).",
+        "900",
+        group="Identity",
+    )
+
     office_timezone: str = setting(
         "UTC",
         "OFFICE_TIMEZONE",
@@ -461,6 +495,8 @@ def _validate(s: Settings) -> list[str]:
         ("SLACK_POST_INTERVAL_S", s.slack_post_interval_s),
         ("TELEGRAM_CHAT_INTERVAL_S", s.telegram_chat_interval_s),
         ("TELEGRAM_PER_S", s.telegram_per_s),
+        ("IDENTITY_MAX_LIFETIME_S", s.identity_max_lifetime_s),
+        ("TELEGRAM_LINK_TTL_S", s.telegram_link_ttl_s),
     ):
         if number <= 0:
             problems.append(f"{name} must be greater than 0, got {number}")
@@ -474,6 +510,13 @@ def _validate(s: Settings) -> list[str]:
         problems.append(f"BRIDGE_GC_FULL_INTERVAL_S must not be negative: {s.gc_full_interval_s}")
     if s.shutdown_grace_s < 0:
         problems.append(f"BRIDGE_SHUTDOWN_GRACE_S must not be negative, got {s.shutdown_grace_s}")
+    if s.shop_identity_secret and len(s.shop_identity_secret) < 32:
+        problems.append(
+            "SHOP_IDENTITY_SECRET must be at least 32 characters (it signs who customers are): "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+        )
+    if s.identity_clock_skew_s < 0:
+        problems.append(f"IDENTITY_CLOCK_SKEW_S must not be negative: {s.identity_clock_skew_s}")
     problems += _office_hours_problems(s)
     return problems
 

@@ -29,6 +29,8 @@ LOCAL_SLACK = {
     "SLACK_SIGNING_SECRET": "local-signing-secret",
     "SLACK_CHANNEL_ID": "C0STAFF",
 }
+# The demo shop signs its customers' identities with this (docs/identity.md).
+LOCAL_SHOP_IDENTITY_SECRET = "local-shop-identity-secret-not-for-production"
 LOCAL_TELEGRAM = {
     "TELEGRAM_BOT_TOKEN": "123456:local-telegram-token",
     "TELEGRAM_WEBHOOK_SECRET": "local-webhook-secret",
@@ -214,6 +216,7 @@ class Stack:
             "BRIDGE_PORT": str(self.ports.bridge),
             "BRIDGE_PUBLIC_URL": self.bridge_url,
             "BRIDGE_INSTANCE": "bridge-1",
+            "SHOP_IDENTITY_SECRET": LOCAL_SHOP_IDENTITY_SECRET,
         }
         if self.local_slack:
             env |= LOCAL_SLACK | {"SLACK_API_URL": f"{self.slack_url}/api/"}

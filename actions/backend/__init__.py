@@ -31,5 +31,5 @@ def get_backend() -> CommerceBackend:
     if kind == "http":
         from actions.backend.http import HttpBackend
 
-        return HttpBackend(os.environ["COMMERCE_API_URL"])
+        return HttpBackend(os.environ["COMMERCE_API_URL"], os.environ.get("COMMERCE_API_KEY", ""))
     raise ValueError(f"COMMERCE_BACKEND must be 'demo' or 'http', not {kind!r}")

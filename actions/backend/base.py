@@ -1,4 +1,10 @@
-"""The one small interface every commerce backend implements, and the records it returns."""
+"""The one small interface every commerce backend implements, and the records it returns.
+
+Every call about an order says who is asking (`Requester`): a customer the shop itself signed
+in, or a visitor who proved one order by its number and the email or postcode on it. A backend
+answers NotFound for an order that is not the requester's, exactly as for one that does not
+exist, so order numbers cannot be probed.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ class BackendError(Exception):
 
 
 class NotFound(BackendError):
-    """No such order (or no refund for it); the customer may have mistyped the number."""
+    """No such order for this requester (or no refund for it)."""
+
+
+class TooManyAttempts(BackendError):
+    """Too many failed order checks from this source: no more tries for a while."""
 
 
 class Refused(Exception):
@@ -20,6 +30,26 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer the shop signed in (widget identity, linked Telegram chat)."""
+
+    id: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OrderProof:
+    """A visitor who showed they know one order: its number and the email or postcode on it.
+    It opens that order only."""
+
+    number: str
+    secret: str  # the email or the postcode, as the customer gave it
+
+
+Requester = Customer | OrderProof
 
 
 @dataclass(frozen=True)
@@ -47,26 +77,36 @@ class CommerceBackend(Protocol):
     def policy(self, topic: str) -> str:
         """Customer-facing text of a shop policy (payment_methods, delivery_options, ...)."""
 
-    def order(self, number: str) -> Order:
-        """Raises NotFound."""
+    def prove_order(self, number: str, secret: str, source: str) -> OrderProof:
+        """Check that `secret` (an email or a postcode) is on order `number`. Raises NotFound
+        when it is not (or there is no such order) and TooManyAttempts when `source` (a
+        browser, a chat) has failed too often; both look the same to the customer."""
 
-    def cancel_order(self, number: str) -> Order:
-        """Cancel an unshipped order; raises Refused for a shipped one."""
+    def order(self, number: str, requester: Requester) -> Order:
+        """Raises NotFound, also for another customer's order."""
 
-    def change_address(self, number: str, address: str) -> Order:
-        """Change the shipping address of an unshipped order; raises Refused otherwise."""
+    def cancel_order(self, number: str, requester: Requester) -> Order:
+        """Cancel an unshipped order and email the confirmation; raises Refused once shipped."""
 
-    def refund(self, number: str) -> Refund:
+    def change_address(self, number: str, address: str, requester: Requester) -> Order:
+        """Change the address of an unshipped order and email the confirmation."""
+
+    def refund(self, number: str, requester: Requester) -> Refund:
         """Refund status of an order; raises NotFound when none was requested."""
 
-    def request_refund(self, number: str) -> Refund:
-        """Open a refund for a delivered order; raises Refused when not eligible."""
+    def request_refund(self, number: str, requester: Requester) -> Refund:
+        """Open a refund for a delivered order and email the confirmation."""
 
-    def invoice_url(self, number: str) -> str:
+    def invoice_url(self, number: str, requester: Requester) -> str:
         """Download link of the order's invoice."""
 
-    def unsubscribe(self, email: str) -> None:
-        """Remove the address from the newsletter, at once."""
+    def unsubscribe(self, customer: Customer) -> None:
+        """Remove the signed-in customer's own address from the newsletter, at once."""
 
-    def password_reset_url(self, email: str) -> str:
-        """Send (and return) a single-use password-reset link."""
+    def send_unsubscribe_link(self, email: str) -> None:
+        """Email a one-click unsubscribe link to `email`, if it is on the list (silently
+        nothing otherwise: the answer must not say who is a customer)."""
+
+    def send_password_reset(self, email: str) -> None:
+        """Email a single-use reset link to `email`, if it has an account (silently nothing
+        otherwise). The link never goes through the chat."""

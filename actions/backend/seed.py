@@ -59,14 +59,17 @@ POLICIES.update(
     }
 )
 
-# number, status, items, total, address, carrier, tracking_url, eta, payment
+# number, customer id, status, items, total, address, postcode, carrier, tracking_url, eta,
+# payment
 ORDERS = [
     (
         "10234",
+        "c-ana",
         "processing",
         "2 × linen shirt",
         "€79.90",
         "12 Elm Road, Leeds LS1 4AB",
+        "LS1 4AB",
         None,
         None,
         "3–5 working days",
@@ -74,10 +77,12 @@ ORDERS = [
     ),
     (
         "10235",
+        "c-tom",
         "shipped",
         "Espresso machine",
         "€249.00",
         "4 Rue Victor Hugo, 69002 Lyon",
+        "69002",
         "DHL",
         "https://track.example/DHL/00340434161094042557",
         "tomorrow",
@@ -85,10 +90,12 @@ ORDERS = [
     ),
     (
         "10236",
+        "c-ana",
         "delivered",
         "Running shoes",
         "€119.00",
         "Kastanienallee 8, 10435 Berlin",
+        "10435",
         "DPD",
         "https://track.example/DPD/01505012345678",
         None,
@@ -96,10 +103,12 @@ ORDERS = [
     ),
     (
         "10237",
+        "c-li",
         "processing",
         "Desk lamp",
         "€39.50",
-        "7 Harbour St, Cork",
+        "7 Harbour St, Cork T12 X8P4",
+        "T12 X8P4",
         None,
         None,
         "3–5 working days",
@@ -107,10 +116,12 @@ ORDERS = [
     ),
     (
         "10238",
+        "c-tom",
         "delivered",
         "Wool blanket",
         "€64.00",
         "Via Roma 21, 20121 Milano",
+        "20121",
         "GLS",
         "https://track.example/GLS/ZX81234",
         None,
@@ -118,10 +129,12 @@ ORDERS = [
     ),
     (
         "10239",
+        "c-li",
         "cancelled",
         "Phone case",
         "€15.00",
         "22 King St, Bristol BS1 4ER",
+        "BS1 4ER",
         None,
         None,
         None,
@@ -136,8 +149,9 @@ REFUNDS = [
     ("10236", "requested", "€119.00", "2026-11-21"),
 ]
 
+# id, email, name, newsletter (1: subscribed)
 CUSTOMERS = [
-    ("ana@example.com", "Ana García", 1),
-    ("tom@example.com", "Tom Becker", 1),
-    ("li@example.com", "Li Wei", 0),
+    ("c-ana", "ana@example.com", "Ana García", 1),
+    ("c-tom", "tom@example.com", "Tom Becker", 1),
+    ("c-li", "li@example.com", "Li Wei", 0),
 ]

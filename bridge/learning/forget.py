@@ -52,6 +52,12 @@ async def forget(
     for ts in threads:
         if await redis.delete(keys.slack_thread(staff_channel, ts)):
             done.append(f"deleted {keys.slack_thread(staff_channel, ts)}")
+    if customer := info.get("customer_id"):
+        # The signed-in customer's index across channels: this conversation and its threads.
+        if await redis.srem(keys.customer_conversations(customer), conversation_id):
+            done.append(f"removed it from {keys.customer_conversations(customer)}")
+        for ts in threads:
+            await redis.lrem(keys.customer_threads(customer), 0, ts)
     for file_id in sorted(files):
         if await redis.delete(keys.attachment(file_id)):
             done.append(f"deleted {keys.attachment(file_id)}")

@@ -24,18 +24,24 @@ from bridge.outbox.queues import ENQUEUE_LUA, fields_arg, stage, stream_for
 
 # One round trip, as the bot's reply waits for it (docs/benchmarks.md, measurement 1): the
 # transcript line, then its job (Telegram) or its live event (widget). An optional once key
-# makes a redelivered platform event a no-op.
-# KEYS: transcript, once key (the transcript when none), then the staged job.
-# ARGV: ttl ('' without a once key), live channel, head, tail, the message's fields
-# (queues.fields_arg), the staged job.
+# makes a redelivered platform event a no-op. The message's quick-reply buttons are recorded as
+# offered: a tap is accepted only on a button the customer was shown (docs/identity.md).
+# KEYS: transcript, once key (the transcript when none), offered buttons, then the staged job.
+# ARGV: ttl ('' without a once key), live channel, head, tail, offered ttl, the buttons (a
+# fields_arg of payload -> title; '' when none), the message's fields (queues.fields_arg), the
+# staged job.
 _DELIVER = (
     ENQUEUE_LUA
     + """
 if ARGV[1] ~= '' then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[5])))
-enqueue(3, 6)
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[6])))
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[7])))
+enqueue(4, 8)
 local channel, head, tail = ARGV[2], ARGV[3], ARGV[4]
 """
     + live.PUBLISH_LUA
@@ -109,6 +115,12 @@ class Outbox:
         self._relay_staff = redis.register_script(_RELAY_STAFF)
         self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
 
+    async def offered(self, conversation_id: str, payload: str) -> str | None:
+        """The title of the quick-reply button with `payload` the customer was shown lately,
+        or None: a tap on anything else is not theirs to make."""
+        title = await self._redis.hget(keys.offered(conversation_id), payload)
+        return str(title) if title is not None else None
+
     async def enqueue(self, *jobs: Job) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             for job in jobs:
@@ -131,15 +143,19 @@ class Outbox:
             if queued
             else stage()
         )
+        buttons = [(b.payload, b.title) for b in message.buttons]
         entry_id = await self._deliver(
             keys=[
                 keys.transcript(conversation.id),
                 once_key or keys.transcript(conversation.id),
+                keys.offered(conversation.id),
                 *staged.keys,
             ],
             args=[
                 str(keys.DEDUPE_TTL_S) if once_key else "",
                 *self.live_event(conversation, message),
+                str(keys.OFFERED_TTL_S),
+                fields_arg(dict(buttons)) if buttons else "",
                 fields_arg(message.to_fields()),
                 staged.arg,
             ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bridge.clock import now_ms
 from bridge.learning.turns import Learning
@@ -106,12 +107,22 @@ class CustomerSide:
         event_id: str,
         attachment: Attachment | None = None,
         check_quota: bool = False,
+        payload: str = "",
     ) -> Inbound:
         """Record a customer message (once per event id). Safe to acknowledge after this.
 
         `check_quota`: take it from the customer's quota in the same step; a message over it is
-        not recorded (`over_quota`) and must not be responded to.
+        not recorded (`over_quota`) and must not be responded to. `payload`: the quick reply it
+        taps; honoured only for a button the customer was shown, whose title is then what the
+        transcript shows (so the words seen and the action run always agree).
         """
+        if payload:
+            title = await self._outbox.offered(conversation.id, payload)
+            if title is None:
+                log.info("ignored a quick reply that was never offered: %r", payload[:80])
+                payload = ""
+            else:
+                message = replace(message, text=title)
         if attachment is not None:
             file_id = await self._store.files.put(attachment)
             message = replace(
@@ -135,11 +146,9 @@ class CustomerSide:
             metrics.message(source, "in")
             if conversation.channel is Channel.WIDGET:
                 await self._outbox.deliver_here(conversation.id, inbound.message)
-        return inbound
+        return replace(inbound, payload=payload)
 
-    async def respond(
-        self, conversation: Conversation, inbound: Inbound, payload: str = ""
-    ) -> None:
+    async def respond(self, conversation: Conversation, inbound: Inbound) -> None:
         """Let the assistant answer an accepted message, unless a person has the conversation.
 
         Afterwards (so the customer's answer never waits for it) the conversation's data is
@@ -147,7 +156,7 @@ class CustomerSide:
         """
         try:
             async with self._turns.turn(conversation.id):
-                await self._respond(conversation, inbound, payload)
+                await self._respond(conversation, inbound, inbound.payload)
         finally:
             if self._learning is not None:
                 await self._learning.touch(conversation.id)
@@ -190,7 +199,8 @@ class CustomerSide:
             if conversation.bot_reset:
                 await self._rasa.restart(conversation.id)
                 await self._store.conversations.bot_was_reset(conversation.id)
-            turn = await self._rasa.send(conversation.id, payload or inbound.message.text)
+            said = payload or _words(inbound.message.text)
+            turn = await self._rasa.send(conversation.id, said, _who_is_asking(conversation))
         except RasaUnavailable as exc:
             log.warning("rasa unavailable for %s: %s", conversation.id, exc)
             await self._hand_over(conversation, HandoffReason.BOT_UNAVAILABLE, inbound.message.text)
@@ -253,6 +263,24 @@ class CustomerSide:
                 hours.describe(), describe_moment(hours.next_open(now))
             )
             await self._outbox.to_customer(conversation, Message(role=Role.SYSTEM, text=notice))
+
+
+def _words(text: str) -> str:
+    """What the customer typed, for the assistant's classifier: Rasa runs any text starting
+    with "/" as an intent, so a typed "/cancel_order" must not become one."""
+    return text.lstrip("/ ") or text
+
+
+def _who_is_asking(conversation: Conversation) -> dict[str, Any]:
+    """The metadata the actions read (actions/identity.py): who is signed in, and where from."""
+    customer = conversation.customer
+    signed_in = (
+        {"id": customer.id, "email": customer.email, "name": customer.name}
+        if customer is not None
+        else None
+    )
+    source = conversation.source or f"{conversation.channel}:{conversation.external_id}"
+    return {"customer": signed_in, "source": source}
 
 
 def _files_need_a_person() -> Message:

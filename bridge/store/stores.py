@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from bridge.store.conversations import Conversations
 from bridge.store.dedupe import Dedupe
 from bridge.store.files import Files
+from bridge.store.identities import Identities
 from bridge.store.threads import Threads
 from bridge.store.transcript import Transcripts
 
@@ -20,9 +21,15 @@ class Store:
     threads: Threads
     files: Files
     dedupe: Dedupe
+    identities: Identities
 
     @classmethod
     def on(cls, redis: Redis) -> Store:
         return cls(
-            Conversations(redis), Transcripts(redis), Threads(redis), Files(redis), Dedupe(redis)
+            Conversations(redis),
+            Transcripts(redis),
+            Threads(redis),
+            Files(redis),
+            Dedupe(redis),
+            Identities(redis),
         )

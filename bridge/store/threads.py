@@ -47,13 +47,16 @@ class Threads:
         self._known: dict[tuple[str, str], tuple[str, Channel]] = {}
 
     @staticmethod
-    def link_step(conversation_id: str, channel: str, thread: str) -> Step:
-        """The writes that make `thread` the conversation's current thread, for the transaction
-        that acknowledges the card's post."""
+    def link_step(conversation_id: str, channel: str, thread: str, customer_id: str = "") -> Step:
+        """The writes that make `thread` the conversation's current thread (and one of its
+        signed-in customer's threads), for the transaction that acknowledges the card's post."""
 
         def link(pipe: Any) -> None:
             pipe.hset(keys.conversation(conversation_id), "thread_ts", thread)
             pipe.set(keys.slack_thread(channel, thread), conversation_id)
+            if customer_id:
+                pipe.rpush(keys.customer_threads(customer_id), thread)
+                pipe.expire(keys.customer_threads(customer_id), keys.CUSTOMER_INDEX_TTL_S)
 
         return link
 

@@ -67,6 +67,7 @@ class Inbound:
     is_new: bool
     mode: Mode
     over_quota: bool = False  # refused: the customer's quota was spent (nothing recorded)
+    payload: str = ""  # the quick reply it taps, when that button was offered (for the bot)
 
 
 class Transcripts:

@@ -111,3 +111,37 @@ def file_too_large(limit_mb: int) -> str:
 
 def too_many_messages(per_minute: int) -> str:
     return f"at most {per_minute} messages a minute; please wait, then send again"
+
+
+# --- identity (docs/identity.md) -------------------------------------------------------------
+
+
+def identity_refused(reason: str) -> str:
+    """The widget's `bad_identity` error: the page's sign-in could not be used."""
+    return f"We couldn't confirm your sign-in ({reason}), so you're chatting as a guest."
+
+
+LINK_REFUSED = (
+    "This link has expired or was already used. Open your account page on our website for a "
+    "new one."
+)
+NOT_LINKED = "This chat isn't linked to an account."
+UNLINKED = (
+    "This chat is no longer linked to your account. You can link it again from your account "
+    "page on our website."
+)
+
+
+def linked(account: str) -> str:
+    return (
+        f"This chat is now linked to your account ({mask_email(account)}), so I can help with "
+        "your orders here. Send /unlink to undo it."
+    )
+
+
+def mask_email(address: str) -> str:
+    """`ana@example.com` -> `a**@example.com`: enough to recognise, not to harvest."""
+    name, at, domain = address.partition("@")
+    if not at:
+        return address
+    return name[:1] + "*" * max(len(name) - 1, 2) + "@" + domain

@@ -41,6 +41,21 @@ OUTSIDE_HOURS = "outside office hours; the customer was told when to expect us"
 RETURNING = "Returning customer; earlier:"
 
 
+VERIFIED_BY = {
+    "web_login": "signed in on the shop's website",
+    "linked_chat": "Telegram linked from their account page",
+}
+NOT_VERIFIED = (
+    "*Not verified*: the customer is not signed in, so anything they say about themselves is "
+    "unconfirmed. They see order details only after giving the order's email or postcode."
+)
+
+
+def verified(name: str, email: str, via: str) -> str:
+    who = ", ".join(part for part in (name, email) if part)
+    return f"*Verified:* {who} ({VERIFIED_BY.get(via, via)})"
+
+
 def handoff_title(channel: str, who: str, conversation_id: str) -> str:
     return f"*Handoff* from {channel}: *{who}* (`{conversation_id}`)"
 

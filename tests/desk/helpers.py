@@ -93,10 +93,14 @@ class Desk(StaffDesk):
 class WidgetCustomer:
     """A web visitor speaking docs/widget-protocol.md over a WebSocket."""
 
-    def __init__(self, bridge_url: str, token: str | None = None) -> None:
+    def __init__(
+        self, bridge_url: str, token: str | None = None, identity: str | None = None
+    ) -> None:
         self.url = f"{bridge_url}/widget/ws"
         self.token = token
+        self.identity = identity  # the shop's signed identity of a signed-in customer
         self.conversation_id = ""
+        self.welcome: JSON = {}
         self.frames: list[JSON] = []
         self._http: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -105,15 +109,28 @@ class WidgetCustomer:
     async def __aenter__(self) -> WidgetCustomer:
         self._http = aiohttp.ClientSession()
         self._ws = await self._http.ws_connect(self.url)
-        await self._ws.send_json({"type": "hello", "token": self.token, "since": None})
+        hello = {"type": "hello", "token": self.token, "since": None, "identity": self.identity}
+        await self._ws.send_json(hello)
         # A live message can overtake the welcome (the socket listens before it is greeted).
         welcome = await self._ws.receive_json(timeout=10)
         while welcome["type"] != "welcome":
             self.frames.append(welcome)
             welcome = await self._ws.receive_json(timeout=10)
-        self.token, self.conversation_id = welcome["token"], welcome["conversation_id"]
+        self._welcomed(welcome)
         self._reader = asyncio.create_task(self._read())
         return self
+
+    def _welcomed(self, welcome: JSON) -> None:
+        self.welcome = welcome
+        self.token, self.conversation_id = welcome["token"], welcome["conversation_id"]
+
+    async def identify(self, identity: str | None) -> None:
+        """The page signed someone in (or out, with None) without a reload."""
+        assert self._ws is not None
+        await self._ws.send_json({"type": "identify", "identity": identity})
+
+    def errors(self) -> list[JSON]:
+        return [f for f in self.frames if f["type"] == "error"]
 
     async def __aexit__(self, *_: object) -> None:
         assert self._reader is not None and self._ws is not None and self._http is not None
@@ -127,7 +144,11 @@ class WidgetCustomer:
         assert self._ws is not None
         async for frame in self._ws:
             if frame.type == aiohttp.WSMsgType.TEXT:
-                self.frames.append(json.loads(frame.data))
+                data = json.loads(frame.data)
+                if data["type"] == "welcome":
+                    self._welcomed(data)
+                    self.frames = []  # another conversation: its history follows
+                self.frames.append(data)
 
     async def say(self, text: str, payload: str | None = None) -> None:
         assert self._ws is not None

@@ -47,8 +47,11 @@ async def test_conversation_continues_across_a_promotion(
     assert await _served_model(stack) == current.name  # Rasa shows the file name only
     assert (tmp_path / "previous.tar.gz").exists()
 
-    # The answer to the question asked before the promotion is understood after it.
+    # The answer to the question asked before the promotion is understood after it (a guest
+    # then proves the order with the email on it).
     await customer.say("10235")
+    await customer.wait_for(lambda t: "check it's yours" in t, "the question for the email")
+    await customer.say("tom@example.com")
     texts = await customer.wait_for(lambda t: "Order 10235 is on its way" in t, "the status")
     assert not any("can't help" in t for t in texts), texts
 

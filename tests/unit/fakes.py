@@ -283,6 +283,13 @@ class FakeOutbox:
     def __init__(self, world: World) -> None:
         self.w = world
 
+    async def offered(self, conversation_id: str, payload: str) -> str | None:
+        for line in reversed(self.w.transcripts.get(conversation_id, [])):
+            for button in line.buttons:
+                if button.payload == payload:
+                    return button.title
+        return None
+
     async def enqueue(self, *jobs: Job) -> None:
         self.w.queued += jobs
 
@@ -356,12 +363,14 @@ class FakeRasa:
         self.answer = answer
         self.heard: list[tuple[str, str]] = []
         self.restarted: list[str] = []
+        self.metadata: list[Any] = []
         self.down = False
 
-    async def send(self, sender: str, text: str) -> BotTurn:
+    async def send(self, sender: str, text: str, metadata: Any = None) -> BotTurn:
         if self.down:
             raise RasaUnavailable("connection refused")
         self.heard.append((sender, text))
+        self.metadata.append(metadata)
         return self.answer(text)
 
     async def recent_intents(self, sender: str, count: int = 5) -> list[RecentIntent]:

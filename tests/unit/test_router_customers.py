@@ -65,9 +65,13 @@ class Desk:
     ) -> Inbound:
         conversation = await self.conversation()
         inbound = await self.customers.accept(
-            conversation, Message(Role.CUSTOMER, text), event_id or str(next(_events)), file
+            conversation,
+            Message(Role.CUSTOMER, text),
+            event_id or str(next(_events)),
+            file,
+            payload=payload,
         )
-        await self.customers.respond(conversation, inbound, payload)
+        await self.customers.respond(conversation, inbound)
         return inbound
 
     @property
@@ -187,3 +191,27 @@ async def test_telegram_lines_are_queued_for_its_sender() -> None:
     await desk.say("hi")
     [job] = desk.world.jobs(SendToCustomer)
     assert job.via is Channel.TELEGRAM and job.message.text == "answer to hi"
+
+
+async def test_a_quick_reply_counts_only_for_a_button_the_customer_was_shown() -> None:
+    desk = Desk()
+    await desk.say("thanks, all good!", payload="/cancel_order")  # never offered
+    assert desk.rasa.heard[-1] == (desk.id, "thanks, all good!")
+    await desk.say("/cancel_order")  # typed: Rasa would run it as an intent
+    assert desk.rasa.heard[-1] == (desk.id, "cancel_order")
+    await desk.say("📷 Photo", file=Attachment(b"x", "x.png", "image/png"))
+    tap = await desk.say("anything", payload="/contact_human_agent")  # the offered button
+    assert tap.message.text == texts.TALK_TO_A_PERSON  # the transcript shows what was tapped
+    assert desk.rasa.heard[-1] == (desk.id, "/contact_human_agent")
+
+
+async def test_the_assistant_is_told_who_is_asking() -> None:
+    desk = Desk()
+    await desk.say("hi")
+    assert desk.rasa.metadata[-1] == {"customer": None, "source": f"widget:{desk.id}"}
+    desk.world.hashes[desk.id].update(
+        customer_id="c-ana", customer_email="ana@example.com", customer_name="Ana"
+    )
+    await desk.say("hello again")
+    customer = desk.rasa.metadata[-1]["customer"]
+    assert customer == {"id": "c-ana", "email": "ana@example.com", "name": "Ana"}

@@ -28,13 +28,16 @@ def render(
 ) -> tuple[str, list[JSON]]:
     """(fallback text, blocks) for the conversation's current handoff."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    who = escape(conversation.display_name or conversation.external_id)
+    customer = conversation.customer
+    named = customer.name or customer.email if customer is not None else ""
+    who = escape(named or conversation.display_name or conversation.external_id)
     channel = texts.CHANNEL_LABELS.get(str(conversation.channel), str(conversation.channel))
     title = ":wave: " + texts.handoff_title(channel, who, escape(conversation.id))
     why = _why(conversation)
     state = _state(conversation, now_ms)
     blocks: list[JSON] = [
         _section(title),
+        _context(_identity(conversation)),
         {
             "type": "section",
             "fields": [_mrkdwn(f"*{texts.WHY}:* {why}"), _mrkdwn(_waiting(conversation))],
@@ -50,8 +53,20 @@ def render(
     if buttons:
         blocks.append({"type": "actions", "block_id": "desk", "elements": buttons})
     blocks.append(_context(f":memo: {texts.NOTE_HINT}"))
-    text = f"{title}\n*{texts.WHY}:* {why}\n*{texts.STATUS}:* {state}\n{texts.NOTE_HINT}"
+    text = (
+        f"{title}\n{_identity(conversation)}\n*{texts.WHY}:* {why}\n*{texts.STATUS}:* {state}\n"
+        f"{texts.NOTE_HINT}"
+    )
     return text, blocks
+
+
+def _identity(conversation: Conversation) -> str:
+    """Who the customer is, as far as the shop vouched for them."""
+    customer = conversation.customer
+    if customer is None:
+        return ":grey_question: " + texts.NOT_VERIFIED
+    name, email = escape(customer.name), escape(customer.email)
+    return ":white_check_mark: " + texts.verified(name, email, str(customer.via))
 
 
 def _why(conversation: Conversation) -> str:

@@ -140,7 +140,9 @@ class SlackSender:
                 unfurl_media=False,
             )
             ts = str(response["ts"])
-        return Delivered(steps=(Threads.link_step(conversation.id, self._channel, ts),))
+        customer = conversation.customer.id if conversation.customer is not None else ""
+        link = Threads.link_step(conversation.id, self._channel, ts, customer)
+        return Delivered(steps=(link,))
 
     async def _update_card(self, job: UpdateCard) -> None:
         conversation = await self._conversation(job.conversation)
@@ -259,8 +261,12 @@ class SlackSender:
         return conversation
 
     async def _card(self, conversation: Conversation) -> tuple[str, list[dict[str, Any]]]:
-        earlier = await self._store.threads.earlier_threads(conversation.id)
-        links = [await self._link(ts) for ts in earlier[-EARLIER_THREADS_SHOWN:]]
+        earlier = set(await self._store.threads.earlier_threads(conversation.id))
+        if conversation.customer is not None:  # a returning customer, on any channel
+            earlier |= set(await self._store.identities.threads_of(conversation.customer.id))
+        earlier.discard(conversation.thread_ts)
+        shown = sorted(earlier, key=float)[-EARLIER_THREADS_SHOWN:]
+        links = [await self._link(ts) for ts in shown]
         return card.render(conversation, links)
 
     async def _link(self, ts: str) -> str:

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import replace
 
 from aiohttp import web
 from telegram import Bot, Update
 
 from bridge import keys
-from bridge.models import Attachment, Channel, Message, Role
+from bridge.models import Attachment, Channel, Conversation, Message, Role
 from bridge.platforms.telegram.chats import conversation_id
-from bridge.ports import CustomerDoor
+from bridge.ports import CustomerDoor, IdentityDoor
 from bridge.rate_limits import CustomerQuota
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+GREETING = "/greet"  # the assistant's greeting intent
 WEBHOOK_PATH = "/telegram/webhook"
 
 
+# Telegram's own commands: /start (with the link code of `t.me/<bot>?start=<code>`, or none),
+# and ours to undo a link.
+START, UNLINK = "/start", "/unlink"
+
+
 class TelegramWebhook:
-    def __init__(self, door: CustomerDoor, bot: Bot, secret: str) -> None:
+    def __init__(self, door: CustomerDoor, identities: IdentityDoor, bot: Bot, secret: str) -> None:
         self._door = door
+        self._identities = identities
         self._bot = bot
         self._secret = secret
 
@@ -64,6 +72,9 @@ class TelegramWebhook:
             # Over the customer's quota: not passed on; they are told once per window.
             await door.slow_down(conversation, CustomerQuota.window())
             return web.json_response({"ok": True, "rate_limited": True})
+        command, _, argument = text.strip().partition(" ")
+        if not payload and command in (START, UNLINK):
+            return await self._command(update, conversation, command, argument.strip())
         # Fetched before the update is acknowledged: if Telegram's file server fails, the update
         # is redelivered rather than the photo lost.
         attachment = await _attachment(self._bot, update)
@@ -72,12 +83,29 @@ class TelegramWebhook:
             Message(role=Role.CUSTOMER, text=text),
             str(update.update_id),
             attachment=attachment,
+            payload=payload,
         )
         if update.callback_query is not None:
             await _answer_tap(self._bot, update.callback_query.id)
         # Answering only after the turn means Telegram redelivers the update if we die mid-turn;
         # the router recognises the redelivery and does not answer twice.
-        await door.respond(conversation, inbound, payload)
+        await door.respond(conversation, inbound)
+        return web.json_response({"ok": True})
+
+    async def _command(
+        self, update: Update, conversation: Conversation, command: str, argument: str
+    ) -> web.Response:
+        """/start <code> links the chat (the code never enters the transcript), a bare /start
+        greets, /unlink signs the chat out."""
+        message = Message(role=Role.CUSTOMER, text=command)
+        inbound = await self._door.accept(conversation, message, str(update.update_id))
+        if inbound.is_new and command == UNLINK:
+            await self._identities.unlink_chat(conversation)
+        elif inbound.is_new and argument:
+            await self._identities.link_chat(conversation, argument)
+        elif command == START and not argument:
+            # Telegram's "hello": the assistant greets (a redelivery is answered once).
+            await self._door.respond(conversation, replace(inbound, payload=GREETING))
         return web.json_response({"ok": True})
 
 

@@ -12,12 +12,13 @@ from bridge.platforms.widget.hub import WidgetHub
 from bridge.platforms.widget.sessions import SessionTokens
 from bridge.platforms.widget.socket import serve_socket
 from bridge.platforms.widget.wire import FILES_PATH
-from bridge.ports import CustomerDoor
+from bridge.ports import CustomerDoor, IdentityDoor
 
 
 @dataclass(frozen=True)
 class WidgetChannel:
     door: CustomerDoor
+    identities: IdentityDoor
     sessions: SessionTokens
     hub: WidgetHub
 
@@ -28,7 +29,9 @@ def add_routes(app: web.Application, key: web.AppKey[WidgetChannel]) -> None:
 
     async def websocket(request: web.Request) -> web.WebSocketResponse:
         widget = request.app[key]
-        return await serve_socket(request, widget.door, widget.sessions, widget.hub)
+        return await serve_socket(
+            request, widget.door, widget.identities, widget.sessions, widget.hub
+        )
 
     async def attachment(request: web.Request) -> web.Response:
         return await http.attachment(request, request.app[key].door)

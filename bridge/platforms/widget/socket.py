@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +13,7 @@ from bridge.models import Channel, Conversation, Message, Role
 from bridge.platforms.widget import wire
 from bridge.platforms.widget.hub import WidgetHub
 from bridge.platforms.widget.sessions import SessionTokens
-from bridge.ports import CustomerDoor
+from bridge.ports import CustomerDoor, IdentityDoor
 from bridge.texts import customers as texts
 
 MAX_TEXT_CHARS = 2000
@@ -33,11 +32,17 @@ class FrameError(Exception):
 
 
 async def serve_socket(
-    request: web.Request, door: CustomerDoor, sessions: SessionTokens, hub: WidgetHub
+    request: web.Request,
+    door: CustomerDoor,
+    identities: IdentityDoor,
+    sessions: SessionTokens,
+    hub: WidgetHub,
 ) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=SOCKET_MAX_MSG_SIZE)
     await socket.prepare(request)
-    session = WidgetSession(door, sessions, hub, socket)
+    # Where the customer writes from, for the shop's limit on failed order checks.
+    source = f"web:{request.remote or 'unknown'}"
+    session = WidgetSession(door, identities, sessions, hub, socket, source)
     try:
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
@@ -55,11 +60,15 @@ class WidgetSession:
     def __init__(
         self,
         door: CustomerDoor,
+        identities: IdentityDoor,
         sessions: SessionTokens,
         hub: WidgetHub,
         socket: web.WebSocketResponse,
+        source: str,
     ) -> None:
         self._door = door
+        self._identities = identities
+        self._source = source
         self._sessions = sessions
         self._hub = hub
         self._socket = socket
@@ -71,6 +80,8 @@ class WidgetSession:
             frame = _parse(raw)
             if frame["type"] == "hello":
                 await self._hello(frame)
+            elif frame["type"] == "identify":
+                await self._identify(frame)
             else:
                 await self._message(frame)
         except FrameError as error:
@@ -87,31 +98,54 @@ class WidgetSession:
             self._hub.detach(self._conversation.id, self._socket)
 
     async def _hello(self, frame: dict[str, Any]) -> None:
-        tokens = self._sessions
         token = frame.get("token")
-        conversation_id = tokens.verify(token) if token is not None else None
+        conversation_id = self._sessions.verify(token) if token is not None else None
         if token is not None and conversation_id is None:
             await self.send_error(FrameError("bad_token", texts.UNKNOWN_SESSION))
         since = frame.get("since")
-        if conversation_id is None:
-            conversation_id, since = f"w-{uuid.uuid4().hex}", None
-        elif since is not None and not _is_stream_id(since):
+        if since is not None and not _is_stream_id(since):
             raise FrameError("bad_frame", "`since` must be a message id or null")
+        await self._start(conversation_id, _identity(frame), since)
+
+    async def _identify(self, frame: dict[str, Any]) -> None:
+        """The page signed a customer in (or out, with null) without reloading."""
+        if self._conversation is None:
+            raise FrameError("bad_frame", "send `hello` first")
+        current = self._conversation.id
+        await self._start(current, _identity(frame), None, only_if_changed=True)
+
+    async def _start(
+        self,
+        conversation_id: str | None,
+        identity: str | None,
+        since: str | None,
+        only_if_changed: bool = False,
+    ) -> None:
+        """Speak for the conversation the session (and the page's sign-in) gives: welcome it,
+        with its history (all of it, for a conversation other than the one asked for)."""
+        session = await self._identities.widget_session(conversation_id, identity, self._source)
+        if session.refused is not None:
+            reason = texts.identity_refused(str(session.refused))
+            await self.send_error(FrameError("bad_identity", reason))
+        conversation = session.conversation
+        if conversation.id != conversation_id:
+            since = None
+        elif only_if_changed:
+            self._conversation = conversation
+            return
         self.close()
-        self._conversation = await self._door.ensure(
-            conversation_id, Channel.WIDGET, conversation_id, display_name=""
-        )
+        self._conversation = conversation
         # Listen before reading history, so nothing published in between is missed; the
         # client de-duplicates by id.
-        self._hub.attach(conversation_id, self._socket)
-        history = await self._door.history(conversation_id, since)
-        await self._socket.send_json(
-            {
-                "type": "welcome",
-                "token": tokens.issue(conversation_id),
-                "conversation_id": conversation_id,
-            }
-        )
+        self._hub.attach(conversation.id, self._socket)
+        history = await self._door.history(conversation.id, since)
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "token": self._sessions.issue(conversation.id),
+            "conversation_id": conversation.id,
+            "customer": _signed_in(conversation),
+        }
+        await self._socket.send_json(welcome)
         await self._socket.send_json(
             {"type": "history", "messages": [wire.message(m) for m in history]}
         )
@@ -140,7 +174,11 @@ class WidgetSession:
         door = self._door
         # The quota is checked in the step that records the message (one round trip, not two).
         inbound = await door.accept(
-            conversation, message, f"{conversation.id}:{client_msg_id}", check_quota=True
+            conversation,
+            message,
+            f"{conversation.id}:{client_msg_id}",
+            check_quota=True,
+            payload=_slash_payload(payload),
         )
         if inbound.over_quota:
             raise FrameError(
@@ -153,7 +191,7 @@ class WidgetSession:
         )
         # The turn runs beside the socket loop so a slow assistant never stalls the socket; the
         # router keeps turns of one conversation in order.
-        turn = asyncio.create_task(door.respond(conversation, inbound, _slash_payload(payload)))
+        turn = asyncio.create_task(door.respond(conversation, inbound))
         self._turns.add(turn)
         turn.add_done_callback(self._turns.discard)
 
@@ -167,9 +205,25 @@ def _parse(raw: str) -> dict[str, Any]:
         raise FrameError("bad_json", "the frame is not valid JSON") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_json", "the frame must be a JSON object")
-    if frame.get("type") not in ("hello", "message"):
-        raise FrameError("bad_frame", "`type` must be `hello` or `message`")
+    if frame.get("type") not in ("hello", "identify", "message"):
+        raise FrameError("bad_frame", "`type` must be `hello`, `identify` or `message`")
     return frame
+
+
+def _identity(frame: dict[str, Any]) -> str | None:
+    """The signed identity the page passed (docs/widget-protocol.md, Identity), if any."""
+    identity = frame.get("identity")
+    if identity is None:
+        return None
+    if not isinstance(identity, str):
+        raise FrameError("bad_frame", "`identity` must be a signed token (a string) or null")
+    return identity
+
+
+def _signed_in(conversation: Conversation) -> dict[str, str] | None:
+    """Who the widget may greet as signed in (what the page itself told us, nothing more)."""
+    customer = conversation.customer
+    return None if customer is None else {"name": customer.name, "email": customer.email}
 
 
 def _slash_payload(payload: str) -> str:

@@ -3,7 +3,9 @@
  *
  *   <script src="https://HOST/widget/widget.js" async></script>
  *
- * Optional attributes: data-open (open the panel at load), data-title (heading, default "Support").
+ * Optional attributes: data-open (open the panel at load), data-title (heading, default "Support"),
+ * data-identity (the signed-in customer, signed by the shop's server; docs/widget-protocol.md).
+ * Single-page shops sign in and out without a reload: SupportWidget.identify(token), .logout().
  * Accent colour: set --support-widget-accent (and --support-widget-accent-text) on the page.
  * Wire protocol: docs/widget-protocol.md.
  */
@@ -60,6 +62,8 @@
   const openAtLoad = !!script && script.hasAttribute("data-open") &&
     script.getAttribute("data-open") !== "false";
   const title = (script && script.getAttribute("data-title")) || "Support";
+  // Who is signed in on the shop's page: a token its server signed, or null for a guest.
+  let identity = (script && script.getAttribute("data-identity")) || null;
 
   // --- small helpers -----------------------------------------------------------------------
 
@@ -779,7 +783,7 @@
       if (ws !== sock) return;
       sentToken = loadToken();
       // `since`: null on a fresh page (nothing drawn → whole history), else the last id we got.
-      sock.send(JSON.stringify({ type: "hello", token: sentToken, since: lastId }));
+      sock.send(JSON.stringify({ type: "hello", token: sentToken, since: lastId, identity }));
     };
     sock.onmessage = (ev) => {
       if (ws !== sock || typeof ev.data !== "string") return;
@@ -804,6 +808,17 @@
       connect();
     }
   });
+
+  // --- the page's sign-in --------------------------------------------------------------------
+
+  // identify(token): the customer signed in; logout(): they signed out, and the chat starts
+  // afresh (the bridge never shows a signed-in conversation to whoever uses the page next).
+  const identify = (token) => {
+    identity = typeof token === "string" && token ? token : null;
+    if (ws && ready) ws.send(JSON.stringify({ type: "identify", identity }));
+  };
+  window.SupportWidget = Object.freeze({ identify, logout: () => identify(null) });
+  window.dispatchEvent(new Event("supportwidget:ready"));
 
   // --- start -------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""A local shop API following docs/commerce-api.yaml, over the demo shop's database."""
