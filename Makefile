@@ -114,7 +114,7 @@ check-deployment: $(BRIDGE_VENV)/.installed
 # --- benchmarks (issue 6; docs/benchmarks.md) ---
 .PHONY: bench
 
-# Every measurement in one run (~17 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
+# Every measurement in one run (~24 min on 2 cores); writes bench/report/{report.json,chart.png,summary.md}.
 bench: setup $(MODEL)
 	$(BRIDGE_PY) -m bench
 

@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--out DIR]`: every measurement of issue 6 in one run.
+"""`python -m bench [--quick] [--out DIR] [--skip NAME | --only NAME]`: every measurement of
+issues 6 and 14 in one run.
 
 Rasa's training and cold start run first, on a quiet machine; then one stack (Redis, actions,
 Rasa, local Slack, bridge) serves the other measurements in turn. The report (JSON, PNG chart,
@@ -23,7 +24,7 @@ import aiohttp
 
 from devstack.processes import ROOT
 
-from . import bot_turn, connections, handoff, rasa, relay, slack_limit
+from . import abuse, bot_turn, connections, handoff, rasa, relay, slack_limit
 from .harness import BenchStack
 from .report import write_report
 
@@ -44,6 +45,11 @@ class Plan:
     connections: int = 5000
     connection_repeats: int = 3
     slack_handoffs: int = 100
+    abuse_repeats: int = 3
+    abuse_customers: int = 20
+    # As measurement 3: two posts per handoff at 1.05 s, plus a margin.
+    abuse_spacing_s: float = 2.5
+    abuse_guests: int = 2
     train_repeats: int = 3
     start_repeats: int = 3
 
@@ -61,9 +67,15 @@ class Plan:
             connections=300,
             connection_repeats=1,
             slack_handoffs=5,
+            abuse_repeats=1,
+            abuse_customers=5,
+            abuse_guests=1,
             train_repeats=0,
             start_repeats=1,
         )
+
+
+MEASUREMENTS = ["rasa", "bot_turn", "handoff", "relay", "connections", "slack_limit", "abuse"]
 
 
 def _log(message: str) -> None:
@@ -84,9 +96,11 @@ async def _stack_measurements(plan: Plan, run_dir: Path, skip: set[str]) -> dict
         if "handoff" not in skip:
             _log(f"3. handoff: {plan.repeats} x {plan.handoffs}")
             results["handoff"] = await handoff.run(bench, plan.repeats, plan.handoffs)
+        handed: list[relay.Handed] = []
         async with aiohttp.ClientSession() as http:
-            _log(f"   handing {plan.relay_threads} conversations over for the relay")
-            handed = await relay.hand_over_conversations(http, bench, plan.relay_threads)
+            if not {"relay", "connections"} <= skip:
+                _log(f"   handing {plan.relay_threads} conversations over for the relay")
+                handed = await relay.hand_over_conversations(http, bench, plan.relay_threads)
             if "relay" not in skip:
                 _log(f"2. human relay vs floor at {plan.relay_rate:.0f}/s and saturated")
                 results["relay"] = await relay.run(
@@ -113,6 +127,21 @@ async def _stack_measurements(plan: Plan, run_dir: Path, skip: set[str]) -> dict
         if "slack_limit" not in skip:
             _log(f"5. {plan.slack_handoffs} simultaneous handoffs, local Slack at 1 post/s")
             results["slack_limit"] = await slack_limit.run(bench, plan.slack_handoffs)
+        if "abuse" not in skip:
+            # Last: it runs the bridge with the shipped abuse limits (the others turn the
+            # per-address ones off, every simulated customer being 127.0.0.1).
+            _log(
+                f"7. abuse: {plan.abuse_repeats} x {plan.abuse_customers} signed-in handoffs "
+                "without and with an attacker"
+            )
+            results["abuse"] = await abuse.run(
+                bench,
+                plan.abuse_repeats,
+                plan.abuse_customers,
+                plan.abuse_spacing_s,
+                plan.abuse_guests,
+                _log,
+            )
     finally:
         _log("stopping the stack")
         await bench.stop()
@@ -151,10 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for trying it out")
     parser.add_argument("--out", type=Path, help="report directory (default bench/report)")
     parser.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        choices=["rasa", "bot_turn", "handoff", "relay", "connections", "slack_limit"],
+        "--skip", action="append", default=[], choices=MEASUREMENTS, help="leave it out"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], choices=MEASUREMENTS, help="run just these"
     )
     args = parser.parse_args(argv)
     plan = Plan.quick() if args.quick else Plan()
@@ -163,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     report: dict[str, Any] = {"environment": _environment(), "plan": asdict(plan)}
-    skip = set(args.skip)
+    skip = set(args.skip) | (set(MEASUREMENTS) - set(args.only) if args.only else set())
     if "rasa" not in skip:
         _log(f"6. Rasa: training x {plan.train_repeats}, cold start x {plan.start_repeats}")
         report["rasa"] = rasa.run(run_dir, plan.train_repeats, plan.start_repeats)

@@ -20,7 +20,7 @@ import os
 import resource
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from devstack.processes import free_port
-from devstack.stack import LOCAL_SLACK, Stack
+from devstack.stack import LOCAL_SLACK, ONE_ADDRESS_FOR_MANY_CUSTOMERS, Stack
 
 STAFF_CHANNEL = LOCAL_SLACK["SLACK_CHANNEL_ID"]
 SIGNING_SECRET = LOCAL_SLACK["SLACK_SIGNING_SECRET"]
@@ -173,10 +173,14 @@ class EventSink:
 
 
 class BenchStack:
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, bridge_env: Mapping[str, str] | None = None) -> None:
         self.fd_limit = raise_fd_limit()
         self.sink = EventSink()
-        self.stack = Stack(run_dir, local_telegram=False)
+        # Every simulated customer connects from 127.0.0.1, so by default the per-address abuse
+        # limits are off (as in the test suites); measurement 7 (bench/abuse.py) turns the
+        # shipped ones back on with `use_bridge_env`.
+        env = ONE_ADDRESS_FOR_MANY_CUSTOMERS if bridge_env is None else bridge_env
+        self.stack = Stack(run_dir, local_telegram=False, bridge_env=dict(env))
         argv = self.stack.services["slack"].argv
         argv[argv.index("--events-url") + 1] = self.sink.url
         # The bridge logs its garbage-collector pauses (bench/gcwatch), so latency outliers
@@ -236,6 +240,18 @@ class BenchStack:
         await self.set_slack_rate_limit(slack_rate_limit)
         await asyncio.to_thread(bridge.start)
 
+    def use_bridge_env(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
+        """Set (or, with None, remove) bridge environment variables from its next start on
+        (`fresh_state`, `restart_bridge`); returns what undoes it."""
+        env = self.stack.services["bridge"].env
+        undo = {name: env.get(name) for name in changes}
+        for name, value in changes.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return undo
+
     async def set_slack_rate_limit(self, on: bool) -> None:
         """Restart the local Slack with or without its 1 post/s per channel limit."""
         slack = self.stack.services["slack"]
@@ -258,6 +274,7 @@ class Socket:
     ws: aiohttp.ClientWebSocketResponse
     conversation_id: str = ""
     token: str = ""
+    customer: dict[str, str] | None = None  # `welcome`'s signed-in customer (None: a guest)
     on_frame: Callable[[Frame, float], None] | None = None
     _expect: list[tuple[Callable[[Frame], bool], asyncio.Future[float]]] = field(
         default_factory=list
@@ -300,12 +317,26 @@ class Socket:
 
 
 async def open_widget(
-    http: aiohttp.ClientSession, ws_url: str, token: str | None = None, timeout_s: float = 30.0
+    http: aiohttp.ClientSession,
+    ws_url: str,
+    token: str | None = None,
+    timeout_s: float = 30.0,
+    headers: Mapping[str, str] | None = None,
+    identity: str | None = None,
 ) -> Socket:
-    """Connect, say `hello`, wait for `welcome` and `history`; then keep reading."""
-    ws = await http.ws_connect(ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
+    """Connect, say `hello`, wait for `welcome` and `history`; then keep reading.
+
+    `headers` go with the upgrade request (a client address, an Origin); `identity` is a
+    signed-in customer's signed identity (docs/widget-protocol.md, Identity).
+    """
+    ws = await http.ws_connect(
+        ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=5.0), headers=headers
+    )
     socket = Socket(ws)
-    await socket.send({"type": "hello", "token": token, "since": None})
+    hello: Frame = {"type": "hello", "token": token, "since": None}
+    if identity is not None:
+        hello["identity"] = identity
+    await socket.send(hello)
     async with asyncio.timeout(timeout_s):
         while True:
             message = await ws.receive()
@@ -314,6 +345,7 @@ async def open_widget(
             frame = json.loads(message.data)
             if frame["type"] == "welcome":
                 socket.conversation_id, socket.token = frame["conversation_id"], frame["token"]
+                socket.customer = frame.get("customer")
             elif frame["type"] == "history":
                 break
     socket.start_reading()

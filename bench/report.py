@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+from devstack.processes import ROOT
 
 BRIDGE, FLOOR, TARGET = "#1f77b4", "#999999", "#d62728"
 
@@ -34,8 +37,22 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     report = _clean(report)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    chart(report, out / "chart.png")
-    (out / "summary.md").write_text(summary(report))
+    if _charted(report):
+        chart(report, out / "chart.png")
+    (out / "summary.md").write_text(summary(report, _docs_from(out)))
+
+
+def _docs_from(out: Path) -> str:
+    """docs/ relative to the report directory, for the summary's links."""
+    return os.path.relpath(ROOT / "docs", out.resolve())
+
+
+# What chart.png draws; a run of other measurements alone (e.g. `--only abuse`) gets none.
+CHARTED = ("bot_turn", "relay", "handoff", "connections", "slack_limit", "rasa")
+
+
+def _charted(report: dict[str, Any]) -> bool:
+    return any(report.get(name) for name in CHARTED)
 
 
 def _met(flag: Any) -> str:
@@ -46,7 +63,7 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{value * 100:.0f} %"
 
 
-def summary(r: dict[str, Any]) -> str:
+def summary(r: dict[str, Any], docs: str = "../../docs") -> str:
     env = r.get("environment", {})
     plan = r.get("plan", {})
     lines = [
@@ -60,8 +77,9 @@ def summary(r: dict[str, Any]) -> str:
         "when it is well above 0);"
         f" `make bench` took {r.get('duration_s', 0) / 60:.1f} min. Figures are medians over "
         f"{plan.get('repeats')} repeats of each measurement's p50 / p99 unless noted; "
-        "everything in [report.json](report.json), drawn in [chart.png](chart.png); "
-        "method in [docs/benchmarks.md](../../docs/benchmarks.md).",
+        "everything in [report.json](report.json)"
+        + (", drawn in [chart.png](chart.png)" if _charted(r) else "")
+        + f"; method in [docs/benchmarks.md]({docs}/benchmarks.md).",
         "",
         "| # | Measurement | Result | Target | Ratio | |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -133,14 +151,128 @@ def summary(r: dict[str, Any]) -> str:
             f"{_s(t['median'])} (runs {t['repeats']}); cold start {_s(st['median'])} (runs "
             f"{st['repeats']}) | — | — | — |"
         )
+    if a := r.get("abuse"):
+        m, reps = a["median"], a["repeats"]
+        attack = [x["attack"]["attacker"] or {} for x in reps]
+        rate = median_of([float(x.get("conversations_per_s") or math.nan) for x in attack])
+        lines.append(
+            f"| 7 | Abuse: {a['customers_per_repeat']} signed-in customers hand over (one every "
+            f"{a['spacing_s']:g} s) while one attacker (one address) opens conversations, asks "
+            f"for a person and uploads as fast as it can (~{rate:.0f} `hello`s/s) | "
+            f"handoff → thread p99 {_sec(m['attack_p99_ms'])} with the attacker, "
+            f"{_sec(m['p99_ms'])} without (p50 {_sec(m['attack_p50_ms'])} / "
+            f"{_sec(m['p50_ms'])}){_censored(a)}; Redis +{_mb(m['memory_growth_bytes'])} "
+            f"during the attack ({_mb(m['attacker_memory_growth_bytes'])} more than without), "
+            f"bound by the caps {_mb(m['memory_bound_bytes'])} | p99 within 2 s of the run "
+            f"without; Redis growth within the caps' bound | p99 difference "
+            f"{_sec(m['p99_difference_ms'])} (median of "
+            f"{' / '.join(_sec(x['p99_difference_ms']) for x in reps)}) | "
+            f"p99 {_met(a['met']['p99'])}, memory {_met(a['met']['memory'])} |"
+        )
     if any("**missed**" in line for line in lines):
         lines += [
             "",
             "Missed targets are profiled in "
-            "[docs/benchmarks.md, Findings](../../docs/benchmarks.md#findings).",
+            f"[docs/benchmarks.md, Findings]({docs}/benchmarks.md#findings).",
         ]
+    if a := r.get("abuse"):
+        lines += ["", *_abuse_section(a)]
     lines += ["", *_notes(r), ""]
     return "\n".join(lines)
+
+
+def median_of(values: Sequence[float]) -> float:
+    clean = sorted(v for v in values if not math.isnan(v))
+    if not clean:
+        return math.nan
+    mid = len(clean) // 2
+    return clean[mid] if len(clean) % 2 else (clean[mid - 1] + clean[mid]) / 2
+
+
+def _sec(ms: Any) -> str:
+    return "n/a" if ms is None else f"{ms / 1000:.2f} s"
+
+
+def _mb(value: Any) -> str:
+    return "n/a" if value is None else f"{value / (1024 * 1024):.1f} MB"
+
+
+def _censored(a: dict[str, Any]) -> str:
+    missing = sum(x["attack"]["not_posted"] for x in a["repeats"])
+    if not missing:
+        return ""
+    return (
+        f" ({missing} threads never posted during the phase, counted at the time waited: the "
+        "p99 is a lower bound)"
+    )
+
+
+def _accepted(counts: dict[str, int], what: str) -> str:
+    accepted, refused = counts.get(f"{what}_accepted", 0), counts.get(f"{what}_refused", 0)
+    return f"{accepted:,} / {accepted + refused:,}"
+
+
+def _abuse_section(a: dict[str, Any]) -> list[str]:
+    caps = a.get("caps") or {}
+    lines = [
+        "## 7. Abuse resistance, per repeat",
+        "",
+        "Handoff → thread: from a signed-in customer's request to its thread's opening post in "
+        "the local Slack. Guest lines: customers already in a thread (guests) send a line every "
+        f"{a['guest_line_every_s']:g} s; from the line to the thread post carrying it. p99 of "
+        f"{a['customers_per_repeat']} is their maximum. The bridge stores a conversation at its "
+        "first message, so a welcomed `hello` costs nothing yet.",
+        "",
+        "| Repeat (order) | Thread p99 without → with | Difference | Not posted | Guest lines "
+        "p99 without → with | Redis during the attack (more than without) / bound | Keys "
+        "(bridge, Rasa) before → peak | Attacker accepted / tried: hellos · first messages "
+        "(each starts a conversation) · handoffs · uploads |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for i, x in enumerate(a["repeats"], 1):
+        base, under = x["baseline"], x["attack"]
+        counts = (under["attacker"] or {}).get("counts", {})
+        kb, kr = under["memory"]["keys_bridge"], under["memory"]["keys_rasa"]
+        handoffs = counts.get("handoffs_accepted", 0)
+        asked = handoffs + counts.get("handoffs_refused", 0)
+        silent = counts.get("handoffs_no_answer_in_time", 0)
+        lines.append(
+            f"| {i} ({' → '.join(x['order'])}) | {_sec(x['p99_ms'])} → "
+            f"{_sec(x['attack_p99_ms'])} | {_sec(x['p99_difference_ms'])} | "
+            f"{base['not_posted']} → {under['not_posted']} | "
+            f"{_sec(x['guest_line_p99_ms'])} → {_sec(x['attack_guest_line_p99_ms'])} | "
+            f"+{_mb(x['memory_growth_bytes'])} ({_mb(x['attacker_memory_growth_bytes'])}) / "
+            f"{_mb(x['memory_bound']['bound_bytes'])} | {kb[0]:,}, {kr[0]:,} → {kb[1]:,}, "
+            f"{kr[1]:,} | {_accepted(counts, 'hellos')} · "
+            f"{_accepted(counts, 'messages')} · {handoffs:,} / {asked:,}"
+            f"{f' (+{silent:,} no answer in 3 s)' if silent else ''} · "
+            f"{_accepted(counts, 'uploads')} |"
+        )
+    first = a["repeats"][0]["memory_bound"] if a["repeats"] else {}
+    refusals: dict[str, int] = {}
+    for x in a["repeats"]:
+        for reason, n in ((x["attack"]["attacker"] or {}).get("refusals") or {}).items():
+            refusals[reason] = refusals.get(reason, 0) + n
+    lines += [
+        "",
+        "Bound: the conversations one address may open during the attack "
+        f"(LIMIT_SOURCE_CONVERSATIONS_PER_HOUR = {caps.get('LIMIT_SOURCE_CONVERSATIONS_PER_HOUR')}"
+        f" at once, then evenly: {first.get('conversations_allowed')} in "
+        f"{first.get('attack_s')} s) × what one handed-over conversation cost in the same "
+        f"repeat's baseline ({(first.get('per_conversation_bytes') or 0) / 1024:.1f} KB in "
+        "repeat 1), + the uploads it may make (LIMIT_SOURCE_UPLOADS_PER_HOUR = "
+        f"{caps.get('LIMIT_SOURCE_UPLOADS_PER_HOUR')} files of "
+        f"{a['attacker']['upload_bytes'] // 1024} KB, at most LIMIT_SOURCE_UPLOAD_MB_PER_HOUR = "
+        f"{caps.get('LIMIT_SOURCE_UPLOAD_MB_PER_HOUR')} MB and FILES_MAX_MB = "
+        f"{caps.get('FILES_MAX_MB')}), stored base64 (× 4/3), + "
+        f"{_mb(first.get('redis_slack_bytes'))} for Redis's own buffers. Compared with the "
+        "attack phase's growth minus the baseline's (used_memory, peak − before).",
+        "",
+        "Refusals the attacker got: "
+        + (", ".join(f"{k} × {v:,}" for k, v in sorted(refusals.items())) or "none")
+        + ".",
+    ]
+    return lines
 
 
 def _s(value: Any) -> str:
@@ -282,5 +414,6 @@ def _grouped(ax: Any, groups: Sequence[tuple[str, dict[str, Any] | None]], title
 if __name__ == "__main__":
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/report")
     data = json.loads((directory / "report.json").read_text())
-    chart(data, directory / "chart.png")
-    (directory / "summary.md").write_text(summary(data))
+    if _charted(data):
+        chart(data, directory / "chart.png")
+    (directory / "summary.md").write_text(summary(data, _docs_from(directory)))

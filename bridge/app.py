@@ -28,6 +28,7 @@ from bridge.identity import IdentityVerifier
 from bridge.learning.marks import StaffMarks
 from bridge.learning.spikes import SpikeRule
 from bridge.learning.turns import Learning
+from bridge.limits import AbuseLimits, AbusePolicy, Limiter
 from bridge.models import Channel
 from bridge.observability import endpoints, probes
 from bridge.observability.timeline import Timeline
@@ -99,7 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     app[BACKGROUND] = []
     app.cleanup_ctx.extend([_core, _slack, _telegram, _senders, _collector, _background])
     app.on_shutdown.append(_close_sockets)
-    endpoints.add_routes(app)
+    endpoints.add_routes(app, settings.ops_token, settings.client_address_header)
     widget_channel.add_routes(app, WIDGET)
     slack_inbound.add_routes(app, SLACK)
     shop_api.add_routes(app, SHOP)
@@ -112,7 +113,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = redis_pool.connect(settings.redis_url)
     http = aiohttp.ClientSession()
-    store = Store.on(redis)
+    store = Store.on(redis, settings)
     hub = WidgetHub(redis)
     outbox = Outbox(redis, hub)
     timeline = Timeline(redis)
@@ -122,6 +123,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         settings.office_hours,
         settings.claim_timeout_s,
     )
+    abuse_limits = AbuseLimits(Limiter(redis), AbusePolicy.from_settings(settings))
     learning = Learning(
         redis,
         outbox,
@@ -140,6 +142,8 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
             Channel.WIDGET: CustomerQuota(redis, settings.widget_per_minute),
             Channel.TELEGRAM: CustomerQuota(redis, settings.telegram_customer_per_minute),
         },
+        limits=abuse_limits,
+        retention_s=settings.retention_s,
     )
     staff = StaffSide(store, outbox, availability=availability, timeline=timeline)
     verifier = IdentityVerifier(
@@ -147,7 +151,9 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         settings.identity_clock_skew_s,
         settings.identity_max_lifetime_s,
     )
-    sign_in = SignIn(store, outbox, verifier, settings.telegram_link_ttl_s)
+    sign_in = SignIn(
+        store, outbox, verifier, settings.telegram_link_ttl_s, retention_s=settings.retention_s
+    )
     limits = Limits(
         settings.slack_post_interval_s, settings.telegram_chat_interval_s, settings.telegram_per_s
     )
@@ -164,10 +170,19 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         limiter=PlatformLimiter(redis, limits),
         partitions=PartitionOwner(redis, settings.instance),
     )
-    sessions = SessionTokens(settings.widget_secret or await shared_secret(redis))
-    app[WIDGET] = WidgetChannel(customers, sign_in, sessions, hub)
+    secret = settings.widget_secret or await shared_secret(redis)
+    sessions = SessionTokens(secret, redis, settings.session_ttl_s)
+    app[WIDGET] = WidgetChannel(
+        customers,
+        sign_in,
+        sessions,
+        hub,
+        limits=abuse_limits,
+        address_header=settings.client_address_header,
+    )
     app[SHOP] = ShopApi(sign_in, verifier, settings.telegram_link_ttl_s)
     app[endpoints.METRICS_REDIS] = redis
+    _spawn(app, store.upkeep(redis))  # expired files' contents, files and Redis memory gauges
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
     _spawn(app, hub.run())
@@ -194,6 +209,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
         desk=core.staff,
         staff_marks=core.marks,
         files=SlackFiles(settings.slack_bot_token, settings.slack_api_url),
+        staff_usergroup=settings.slack_staff_usergroup,
     )
     app[endpoints.PROBES]["slack"] = lambda: slack_probes.slack_auth(client)
     calls = SlackCalls(client, settings.slack_api_timeout_s, core.limiter)
@@ -224,7 +240,7 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         await bot.set_webhook(
             settings.public_url + telegram_webhook.WEBHOOK_PATH,
             secret_token=settings.telegram_webhook_secret,
-            allowed_updates=["message", "callback_query"],
+            allowed_updates=telegram_webhook.ALLOWED_UPDATES,
         )
     sender = TelegramSender(bot, core.store, core.limiter)
     core.partitions.add(keys.outbox_streams(keys.TELEGRAM_OUTBOX), _drains(core, sender))

@@ -23,7 +23,7 @@ from telegram import Bot
 from bridge.observability import probes
 from bridge.platforms.slack import probes as slack_probes
 from bridge.platforms.telegram import probes as telegram_probes
-from bridge.platforms.telegram.webhook import WEBHOOK_PATH
+from bridge.platforms.telegram.webhook import ALLOWED_UPDATES, WEBHOOK_PATH
 from bridge.settings import Settings, SettingsError, load_settings
 
 Check = tuple[str, Callable[[], Awaitable[str]]]
@@ -84,7 +84,7 @@ async def _set_webhook(bot: Bot, settings: Settings) -> str:
     await bot.set_webhook(
         url,
         secret_token=settings.telegram_webhook_secret,
-        allowed_updates=["message", "callback_query"],
+        allowed_updates=ALLOWED_UPDATES,
     )
     return f"registered {url}"
 

@@ -43,6 +43,9 @@ class WidgetSession:
 
     conversation: Conversation
     refused: IdentityRefused | None = None
+    # False until the customer's first message stores it (SignIn.begin): a visitor who only
+    # opens the widget leaves nothing behind in Redis.
+    stored: bool = True
 
 
 class IdentityVerifier:

@@ -69,7 +69,8 @@ def transcript_edits(conversation_id: str) -> str:
 
 
 def attachment(file_id: str) -> str:
-    """Hash: name, type and base64 data of a photo or file sent in a conversation."""
+    """Hash with a TTL: name, type, owner and size of a photo or file sent in a conversation,
+    and its base64 data when the contents are kept in Redis."""
     return f"{PREFIX}file:{file_id}"
 
 
@@ -77,6 +78,18 @@ def attachment(file_id: str) -> str:
 ATTACHMENT_TTL_S = 30 * 24 * 3600
 # Larger files are refused (Telegram bots may send photos of up to 10 MB).
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+# --- Files held, and their total (bridge/store/files.py; docs/deployment.md, "Files") ---
+# Whichever backend keeps the contents (Redis or a directory), attachment(id) keeps a file's
+# metadata with its expiry, and these three count what is held. Expired entries are pruned (and
+# their bytes subtracted) by the same script that admits a new file, so the total only ever
+# counts files that still exist.
+# Sorted set: file id -> when it expires (ms since the epoch, Redis's clock).
+FILES_INDEX = PREFIX + "files:index"
+# Hash: file id -> its size in bytes, for every id in FILES_INDEX.
+FILES_SIZES = PREFIX + "files:sizes"
+# String: the sum of FILES_SIZES, i.e. the bytes the files in FILES_INDEX hold.
+FILES_BYTES = PREFIX + "files:bytes"
 
 # Telegram allows deleting a message for 48 hours; edits are remembered a little longer.
 RELAY_TTL_S = 7 * 24 * 3600
@@ -189,8 +202,20 @@ OUTBOX_PARTITIONS = 8
 # alerts) and are drained like a partition.
 
 
+# Web conversations of guests (not signed in when they began) have ids starting with this, and
+# their desk jobs have partitions of their own: a guest's new thread gives way to every other
+# post in the staff channel (docs/abuse.md), and while it waits it must hold up no signed-in
+# customer's jobs queued behind it. ("g" is not a hex digit: other widget ids are w-<hex>.)
+GUEST_CONVERSATION_PREFIX = "w-g"
+GUEST_PARTITIONS = 2
+
+
 def partition_of(conversation_id: str) -> int:
     return zlib.crc32(conversation_id.encode()) % OUTBOX_PARTITIONS
+
+
+def is_guest_conversation(conversation_id: str) -> bool:
+    return conversation_id.startswith(GUEST_CONVERSATION_PREFIX)
 
 
 def outbox_partition(platform_stream: str, partition: int) -> str:
@@ -198,10 +223,18 @@ def outbox_partition(platform_stream: str, partition: int) -> str:
     return f"{platform_stream}:p{partition}"
 
 
+def guest_partition(platform_stream: str, partition: int) -> str:
+    """Stream: one of the guests' partitions (`bridge:out:slack:g1`)."""
+    return f"{platform_stream}:g{partition}"
+
+
 def slack_outbox(conversation_id: str) -> str:
     """The Slack delivery stream of this conversation's partition."""
     if not conversation_id:
         return SLACK_OUTBOX
+    if is_guest_conversation(conversation_id):
+        guest = zlib.crc32(conversation_id.encode()) % GUEST_PARTITIONS
+        return guest_partition(SLACK_OUTBOX, guest)
     return outbox_partition(SLACK_OUTBOX, partition_of(conversation_id))
 
 
@@ -211,10 +244,14 @@ def telegram_outbox(conversation_id: str) -> str:
 
 
 def outbox_streams(platform_stream: str) -> list[str]:
-    """Every stream a platform's sender drains: the unpartitioned one, then the partitions."""
-    return [platform_stream] + [
+    """Every stream a platform's sender drains: the unpartitioned one, then the partitions
+    (and, for Slack, the guests')."""
+    streams = [platform_stream] + [
         outbox_partition(platform_stream, p) for p in range(OUTBOX_PARTITIONS)
     ]
+    if platform_stream == SLACK_OUTBOX:
+        streams += [guest_partition(platform_stream, p) for p in range(GUEST_PARTITIONS)]
+    return streams
 
 
 def lease(stream: str) -> str:
@@ -234,6 +271,16 @@ def slack_post_slot(channel: str) -> str:
     return f"{PREFIX}{{ratelimit}}:slack:{channel}"
 
 
+def slack_post_turns(channel: str) -> str:
+    """Sorted set: posts waiting for the channel's slot, in turn order."""
+    return f"{PREFIX}{{ratelimit}}:slack:{channel}:turns"
+
+
+def slack_post_turns_due(channel: str) -> str:
+    """Hash: waiting post -> when (ms) it must ask again by, or lose its turn."""
+    return f"{PREFIX}{{ratelimit}}:slack:{channel}:turns:due"
+
+
 def telegram_chat_slot(chat_id: str) -> str:
     return f"{PREFIX}{{ratelimit}}:telegram:chat:{chat_id}"
 
@@ -244,3 +291,19 @@ TELEGRAM_GLOBAL_SLOT = PREFIX + "{ratelimit}:telegram:all"
 def customer_quota(source: str, customer: str) -> str:
     """String with a TTL: when the customer's message quota is next fully free (GCRA, ms)."""
     return f"{PREFIX}quota:{source}:{customer}"
+
+
+# Abuse limits (bridge/limits.py): strings with a TTL, each the time (ms) its bucket is next
+# empty. `subject` is an address, an origin (hashed when long), a conversation or "all".
+def limit(name: str, subject: str) -> str:
+    return f"{PREFIX}limit:{name}:{subject}"
+
+
+def revoked_sessions(conversation_id: str) -> str:
+    """String with a TTL: widget session tokens of this conversation issued before this time
+    (seconds) are refused (`make forget`)."""
+    return f"{PREFIX}session:revoked:{conversation_id}"
+
+
+# A widget session token is never valid longer than this, so a revocation need not outlive it.
+SESSION_MAX_TTL_S = 30 * 24 * 3600

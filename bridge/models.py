@@ -19,6 +19,10 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
 
 
+# Every widget conversation id starts with this (router/sign_in.py makes them).
+WIDGET_PREFIX = "w-"
+
+
 class Role(StrEnum):
     CUSTOMER = "customer"
     BOT = "bot"

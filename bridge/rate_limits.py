@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,41 @@ for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[i])
   redis.call('SET', key, now + interval, 'PX', interval + 1000)
 end
+return 0
+"""
+
+# The staff channel's post slot, taken in turn: posts waiting for it go in the order they began
+# to wait, across every replica (a partition with a backlog cannot starve the others), and a
+# guest's new thread (docs/abuse.md) goes after every other waiting post, so anonymous handoffs
+# never hold up signed-in customers or open threads. A waiter that stops asking (its process
+# died) loses its turn 5 s after it was due to ask again.
+# KEYS: the slot; the waiting calls (sorted set: call -> its turn); when each must ask again by
+# (hash). ARGV: interval (ms), the call's id, '1' if it gives way. Answers 0 (taken) or the ms
+# to wait before asking again.
+_SLACK_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval, call = tonumber(ARGV[1]), ARGV[2]
+local wait = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') - now, 0)
+local turn = now
+if ARGV[3] == '1' then turn = now + 1e12 end
+redis.call('ZADD', KEYS[2], 'NX', turn, call)
+redis.call('HSET', KEYS[3], call, now + wait + 5000)
+local head
+for _ = 1, 32 do
+  head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  if head == call then break end
+  if tonumber(redis.call('HGET', KEYS[3], head) or '0') >= now then break end
+  redis.call('ZREM', KEYS[2], head)
+  redis.call('HDEL', KEYS[3], head)
+end
+redis.call('PEXPIRE', KEYS[2], 60000)
+redis.call('PEXPIRE', KEYS[3], 60000)
+if head ~= call then return math.max(wait, 20) end
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], now + interval, 'PX', interval + 1000)
+redis.call('ZREM', KEYS[2], call)
+redis.call('HDEL', KEYS[3], call)
 return 0
 """
 
@@ -76,11 +112,25 @@ class PlatformLimiter:
     def __init__(self, redis: Redis, limits: Limits | None = None) -> None:
         self._redis = redis
         self._slot = redis.register_script(_SLOT)
+        self._slack_slot = redis.register_script(_SLACK_SLOT)
         self.limits = limits or Limits()
 
-    async def slack_post(self, channel: str) -> None:
-        """Wait for, and take, the channel's next chat.postMessage slot."""
-        await self._take([(keys.slack_post_slot(channel), self.limits.slack_post_interval_s)])
+    async def slack_post(self, channel: str, gives_way: bool = False) -> None:
+        """Wait for your turn at the channel's next chat.postMessage slot, and take it;
+        `gives_way`: only after every other post waiting for it."""
+        slot_keys = [
+            keys.slack_post_slot(channel),
+            keys.slack_post_turns(channel),
+            keys.slack_post_turns_due(channel),
+        ]
+        interval_ms = max(1, round(self.limits.slack_post_interval_s * 1000))
+        args: list[Any] = [interval_ms, uuid.uuid4().hex, "1" if gives_way else "0"]
+        # Waiting here is pacing (the platform would refuse an earlier call), not a handshake.
+        while True:
+            wait_ms: Any = await self._slack_slot(keys=slot_keys, args=args)
+            if int(wait_ms) <= 0:
+                return
+            await asyncio.sleep(int(wait_ms) / 1000)
 
     async def slack_post_free(self, channel: str) -> None:
         """Wait until the channel may be posted to, without taking the slot."""

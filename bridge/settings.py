@@ -170,6 +170,156 @@ class Settings:
         "30",
         group="Limits",
     )
+    # Abuse limits (docs/abuse.md). A source is the client's address (see
+    # BRIDGE_CLIENT_ADDRESS_HEADER) or a Telegram chat; 0 turns a limit off.
+    client_address_header: str = setting(
+        "",
+        "BRIDGE_CLIENT_ADDRESS_HEADER",
+        "Header your reverse proxy puts the client's address in (its last entry is used: the "
+        "one your proxy added). Empty: the address of the TCP peer. Set it only behind a proxy "
+        "that always sets it, or any client can choose its own address.",
+        "X-Forwarded-For",
+        group="Abuse limits",
+    )
+    source_connections_per_minute: int = setting(
+        120,
+        "LIMIT_SOURCE_CONNECTIONS_PER_MINUTE",
+        "Widget connections (page loads, reconnects) one client address may open per minute, "
+        "60 of them at once; more are refused with HTTP 429 before the WebSocket handshake.",
+        "120",
+        group="Abuse limits",
+    )
+    source_conversations_per_hour: int = setting(
+        60,
+        "LIMIT_SOURCE_CONVERSATIONS_PER_HOUR",
+        "New web conversations one client address may start per hour (all at once, then "
+        "evenly). Generous, because a shop's customers may share one office or mobile address.",
+        "60",
+        group="Abuse limits",
+    )
+    source_messages_per_minute: int = setting(
+        120,
+        "LIMIT_SOURCE_MESSAGES_PER_MINUTE",
+        "Web messages one client address may send per minute, across all its conversations.",
+        "120",
+        group="Abuse limits",
+    )
+    source_conversations_burst: int = setting(
+        10,
+        "LIMIT_SOURCE_CONVERSATIONS_BURST",
+        "How many of those one address may start at once (0: all of them); the rest come "
+        "evenly over the hour. Keeps one address from queueing dozens of assistant turns at once.",
+        "10",
+        group="Abuse limits",
+    )
+    origin_conversations_per_minute: int = setting(
+        600,
+        "LIMIT_ORIGIN_CONVERSATIONS_PER_MINUTE",
+        "New web conversations per minute from pages of one origin (the browser's Origin "
+        "header; sockets without one count as one origin).",
+        "600",
+        group="Abuse limits",
+    )
+    source_messages_burst: int = setting(
+        30,
+        "LIMIT_SOURCE_MESSAGES_BURST",
+        "How many of those one address may send at once (0: all of them).",
+        "30",
+        group="Abuse limits",
+    )
+    source_uploads_per_hour: int = setting(
+        30,
+        "LIMIT_SOURCE_UPLOADS_PER_HOUR",
+        "Files one client address may upload per hour.",
+        "30",
+        group="Abuse limits",
+    )
+    source_upload_mb_per_hour: int = setting(
+        100,
+        "LIMIT_SOURCE_UPLOAD_MB_PER_HOUR",
+        "Megabytes one client address may upload per hour.",
+        "100",
+        group="Abuse limits",
+    )
+    session_uploads_per_hour: int = setting(
+        10,
+        "LIMIT_SESSION_UPLOADS_PER_HOUR",
+        "Files one web conversation may upload per hour.",
+        "10",
+        group="Abuse limits",
+    )
+    session_upload_mb_per_hour: int = setting(
+        30,
+        "LIMIT_SESSION_UPLOAD_MB_PER_HOUR",
+        "Megabytes one web conversation may upload per hour.",
+        "30",
+        group="Abuse limits",
+    )
+    source_guest_handoffs_per_hour: int = setting(
+        10,
+        "LIMIT_SOURCE_GUEST_HANDOFFS_PER_HOUR",
+        "Handoffs to a person one client address or Telegram chat may start per hour while "
+        "not signed in. Signed-in customers are never limited.",
+        "10",
+        group="Abuse limits",
+    )
+    guest_handoffs_per_minute: int = setting(
+        10,
+        "LIMIT_GUEST_HANDOFFS_PER_MINUTE",
+        "Handoffs of customers who are not signed in, per minute, across the whole bridge; "
+        "more are told to try again shortly. Keeps the staff channel (one post per second) "
+        "free for signed-in customers and open threads during a flood.",
+        "10",
+        group="Abuse limits",
+    )
+    guest_handoffs_burst: int = setting(
+        5,
+        "LIMIT_GUEST_HANDOFFS_BURST",
+        "How many of those may come at once, above the steady rate.",
+        "5",
+        group="Abuse limits",
+    )
+    files_max_mb: int = setting(
+        512,
+        "FILES_MAX_MB",
+        "Total size of the customers' and staff's files the bridge keeps; uploads beyond it are "
+        "refused (HTTP 507) until old files expire. An alert fires at 80 % "
+        "(deploy/prometheus-rules.yml).",
+        "512",
+        group="Abuse limits",
+    )
+    files_unattached_ttl_s: int = setting(
+        600,
+        "FILES_UNATTACHED_TTL_S",
+        "An uploaded file that no message names within this many seconds is deleted.",
+        "600",
+        group="Abuse limits",
+    )
+    files_directory: str = setting(
+        "",
+        "FILES_DIRECTORY",
+        "Keep file contents in this directory instead of Redis (Redis keeps only their "
+        "index). Every replica must see the same directory.",
+        "/var/lib/support-bridge/files",
+        group="Abuse limits",
+    )
+    ops_token: str = setting(
+        "",
+        "BRIDGE_OPS_TOKEN",
+        "Bearer token for /metrics and /readyz from other hosts. Empty: those answer "
+        "only requests from loopback that came through no proxy.",
+        "a long random string",
+        group="Operations",
+        secret=True,
+    )
+    slack_staff_usergroup: str = setting(
+        "",
+        "SLACK_STAFF_USERGROUP",
+        "ID of a Slack user group (like S0123456789); when set, only its members reach "
+        "customers. Members of other workspaces and guests never do.",
+        "S0123456789",
+        group="Slack",
+    )
     slack_bot_token: str = setting(
         "",
         "SLACK_BOT_TOKEN",
@@ -258,6 +408,14 @@ class Settings:
         "a long random string",
         group="Web widget",
         secret=True,
+    )
+    session_ttl_s: int = setting(
+        7 * 24 * 3600,
+        "WIDGET_SESSION_TTL_S",
+        "How long a widget session token is valid; each reconnect renews it. `make forget` "
+        "revokes a customer's tokens at once.",
+        "604800",
+        group="Web widget",
     )
 
     # Who the customer is (docs/identity.md).
@@ -497,11 +655,22 @@ def _validate(s: Settings) -> list[str]:
         ("TELEGRAM_PER_S", s.telegram_per_s),
         ("IDENTITY_MAX_LIFETIME_S", s.identity_max_lifetime_s),
         ("TELEGRAM_LINK_TTL_S", s.telegram_link_ttl_s),
+        ("WIDGET_SESSION_TTL_S", s.session_ttl_s),
+        ("FILES_MAX_MB", s.files_max_mb),
+        ("FILES_UNATTACHED_TTL_S", s.files_unattached_ttl_s),
     ):
         if number <= 0:
             problems.append(f"{name} must be greater than 0, got {number}")
     if s.widget_per_minute < 0 or s.telegram_customer_per_minute < 0:
         problems.append("WIDGET/TELEGRAM_MESSAGES_PER_MINUTE must not be negative")
+    if s.session_ttl_s > 30 * 24 * 3600:
+        problems.append(
+            f"WIDGET_SESSION_TTL_S must be at most 2592000 (30 days), got {s.session_ttl_s}"
+        )
+    for spec in fields(s):
+        if spec.metadata["group"] == "Abuse limits" and isinstance(getattr(s, spec.name), int):
+            if getattr(s, spec.name) < 0:
+                problems.append(f"{env_name(spec)} must not be negative")
     if s.retention_s < 0:
         problems.append(f"CONVERSATION_RETENTION_S must not be negative, got {s.retention_s}")
     if s.spike_multiple <= 0 or s.spike_min_count <= 0:

@@ -6,10 +6,9 @@ import os
 import signal
 import sys
 import threading
-from urllib.parse import urlparse
 
 from bridge.dotenv import read_env_file
-from devstack.processes import ROOT, StartupError, port_open
+from devstack.processes import ROOT, StartupError
 from devstack.stack import Ports, Stack
 
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CHANNEL_ID")
@@ -21,21 +20,18 @@ def _configured() -> dict[str, str]:
     return {**(read_env_file(env_file) if env_file.is_file() else {}), **os.environ}
 
 
-def _reachable_redis(env: dict[str, str]) -> str | None:
-    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    parsed = urlparse(url)
-    return (
-        url
-        if port_open(parsed.port or 6379) and parsed.hostname in ("127.0.0.1", "localhost")
-        else None
-    )
+def _configured_redis(env: dict[str, str]) -> str | None:
+    """The Redis the environment names, if any. Without one, `make run` starts its own (port
+    6390, data in .run/redis) rather than write into whatever answers on 6379, which may be a
+    developer's own database."""
+    return env.get("REDIS_URL") or None
 
 
 def main() -> None:
     env = _configured()
     real_slack = all(env.get(name) for name in SLACK_VARS)
     real_telegram = bool(env.get("TELEGRAM_BOT_TOKEN"))
-    redis_url = _reachable_redis(env)
+    redis_url = _configured_redis(env)
     stack = Stack(
         ROOT / ".run",
         ports=Ports.defaults(),

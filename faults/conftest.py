@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from devstack.rundir import exclusive_run_dir
-from devstack.stack import Stack
+from devstack.stack import ONE_ADDRESS_FOR_MANY_CUSTOMERS, Stack
 from tests.conftest import chat_id
 
 __all__ = ["chat_id"]
@@ -89,7 +89,7 @@ def report() -> Iterator[Report]:
 def stack() -> Iterator[Stack]:
     """The product with Redis persistence on (AOF, fsync every second), as shipped."""
     with exclusive_run_dir(ARTIFACTS / "stack") as run_dir:
-        run = Stack(run_dir, redis_persistent=True)
+        run = Stack(run_dir, redis_persistent=True, bridge_env=ONE_ADDRESS_FOR_MANY_CUSTOMERS)
         try:
             # The append-only file outlives runs: start from an empty database every time.
             run.services["redis"].start()

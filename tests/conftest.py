@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack.rundir import exclusive_run_dir
-from devstack.stack import Stack
+from devstack.stack import ONE_ADDRESS_FOR_MANY_CUSTOMERS, Stack
 
 ARTIFACTS = Path(__file__).parent / ".artifacts"
 _chat_ids = itertools.count(1000)
@@ -19,7 +19,7 @@ _chat_ids = itertools.count(1000)
 def stack() -> Iterator[Stack]:
     """The whole product on loopback, on free ports, with its own Redis server."""
     with exclusive_run_dir(ARTIFACTS / "stack") as run_dir:
-        run = Stack(run_dir)
+        run = Stack(run_dir, bridge_env=ONE_ADDRESS_FOR_MANY_CUSTOMERS)
         try:
             run.start()
             yield run

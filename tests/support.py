@@ -32,6 +32,16 @@ async def eventually(
     return result
 
 
+async def inject_fault(standin_url: str, method: str, status: int, count: int = 1) -> None:
+    """Make a local Slack or Telegram answer its next `count` calls of `method` with `status`."""
+    body = {"method": method, "status": status, "count": count}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{standin_url}/_test/faults", json=body) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+
 class TelegramCustomer:
     """A Telegram user, simulated through the local Telegram's test endpoints."""
 
@@ -40,7 +50,8 @@ class TelegramCustomer:
         self.chat_id = chat_id
         self.first_name = first_name
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str) -> int:
+        """Write `text` in the chat; the id Telegram gave the message."""
         async with (
             aiohttp.ClientSession() as http,
             http.post(
@@ -49,6 +60,8 @@ class TelegramCustomer:
             ) as response,
         ):
             assert response.status == 200, await response.text()
+            message_id: int = (await response.json())["message_id"]
+            return message_id
 
     async def tap(self, message_id: int, data: str) -> None:
         async with (

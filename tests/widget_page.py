@@ -32,7 +32,7 @@ async def conversation_id(page: Page) -> str:
         "() => Object.entries(localStorage).find(([k]) => k.includes('token'))?.[1]"
     )
     assert token, "the widget keeps its session token"
-    return str(token).split(".")[0]
+    return str(token).split(".")[1]  # v2.<conversation>.<issued>.<signature>
 
 
 async def ask_for_a_person(page: Page, bridge_url: str) -> str:

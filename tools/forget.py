@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.learning import forget
 from bridge.platforms.slack.erase import ThreadEraser
+from bridge.store.files import Files, FilesConfig
 from tools.learning_cli import configured, rasa_redis_url, redis_url
 
 
@@ -35,7 +36,8 @@ async def run(args: argparse.Namespace) -> int:
         eraser = ThreadEraser(slack, channel)
     try:
         conversation_id = await forget.resolve(redis, args.customer)
-        done = await forget.forget(redis, conversation_id, channel, rasa, eraser)
+        files = Files(redis, FilesConfig(directory=env.get("FILES_DIRECTORY", "")))
+        done = await forget.forget(redis, conversation_id, channel, rasa, eraser, files)
     finally:
         await redis.aclose()
         await rasa.aclose()

@@ -10,7 +10,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.models import WIDGET_PREFIX
 from bridge.platforms.telegram.chats import conversation_id as telegram_conversation
+from bridge.platforms.widget.sessions import revoke as revoke_sessions
+from bridge.store.files import Files
 
 # Deletes the bridge's posts of the staff threads given (their ids) on the desk; says what it did.
 EraseThreads = Callable[[list[str]], Awaitable[list[str]]]
@@ -31,9 +34,12 @@ async def forget(
     staff_channel: str,
     rasa_redis: Redis | None = None,
     erase_threads: EraseThreads | None = None,
+    files: Files | None = None,
 ) -> list[str]:
     """Delete the conversation's data everywhere the product keeps it; returns what went.
-    `erase_threads`: also delete its threads on the desk (bridge/platforms/slack/erase.py)."""
+    `erase_threads`: also delete its threads on the desk (bridge/platforms/slack/erase.py).
+    `files`: the file store as configured (its directory, if any); by default, Redis's."""
+    files = files or Files(redis)
     done: list[str] = []
     info: Any = await redis.hgetall(keys.conversation(conversation_id))
     earlier: Any = await redis.lrange(keys.earlier_threads(conversation_id), 0, -1)
@@ -41,11 +47,11 @@ async def forget(
     if erase_threads is not None:
         done += await erase_threads(threads)
 
-    files = set()
+    file_ids = set()
     entries: Any = await redis.xrange(keys.transcript(conversation_id))
     for _, fields in entries:
         if fields.get("file"):
-            files.add(fields["file"])
+            file_ids.add(fields["file"])
     for key in keys.conversation_keys(conversation_id):
         if await redis.delete(key):
             done.append(f"deleted {key}")
@@ -58,8 +64,8 @@ async def forget(
             done.append(f"removed it from {keys.customer_conversations(customer)}")
         for ts in threads:
             await redis.lrem(keys.customer_threads(customer), 0, ts)
-    for file_id in sorted(files):
-        if await redis.delete(keys.attachment(file_id)):
+    for file_id in sorted(file_ids):
+        if await files.delete(file_id):
             done.append(f"deleted {keys.attachment(file_id)}")
     async for key in redis.scan_iter(match=keys.relayed("*", "*"), count=500):
         if await redis.hget(key, "conversation") == conversation_id and await redis.delete(key):
@@ -72,6 +78,10 @@ async def forget(
         if await redis.zrem(index, conversation_id):
             done.append(f"removed it from {index}")
     done += await _forget_spike_examples(redis, conversation_id)
+    if conversation_id.startswith(WIDGET_PREFIX):
+        # A widget still holding a session token of it starts afresh instead of continuing.
+        await revoke_sessions(redis, conversation_id)
+        done.append("revoked its widget sessions")
     if rasa_redis is not None and await rasa_redis.delete(keys.rasa_tracker(conversation_id)):
         done.append(f"deleted Rasa tracker {keys.rasa_tracker(conversation_id)}")
     return done

@@ -6,6 +6,10 @@ a binding never leaks into another request.
 
 Message bodies go only into the `body` field of debug records (`log.debug(..., extra={"body":
 text})`); the formatter drops the field unless LOG_LEVEL=debug, as a second guard.
+
+URLs that are themselves a permission never reach a log line at any level: the id of a widget
+file (`/widget/files/<id>/<name>`) is replaced in every field, and the access log keeps only
+the names of a request's query parameters, not their values (a token may travel there).
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ _CHATTY = ("httpx", "httpcore", "telegram", "slack_bolt", "slack_sdk")
 # share of the relay's CPU (docs/benchmarks.md) and tells nothing the metrics don't. Successful
 # ones are logged at LOG_LEVEL=debug only; failures (4xx/5xx, e.g. a bad signature) still are.
 _QUIET_WHEN_OK = ("POST /slack/events ",)
+# A widget file's URL is its own permission (bridge/platforms/widget/http.py): whoever reads it
+# may fetch the file. Its id and name are replaced wherever such a path appears.
+_CAPABILITY_PREFIX = "/widget/files/"
+_CAPABILITY_PATH = re.compile(re.escape(_CAPABILITY_PREFIX) + r"[^\s\"'?#\\]+")
+_QUERY_VALUE = "<redacted>"
 
 
 def bind_conversation(conversation_id: str) -> None:
@@ -63,6 +72,61 @@ class Redactor:
         return self._pattern.sub(REDACTED, text)
 
 
+def hide_capabilities(text: str) -> str:
+    """Replaces the id and name of every widget file path in the text."""
+    if _CAPABILITY_PREFIX not in text:
+        return text
+    return _CAPABILITY_PATH.sub(_CAPABILITY_PREFIX + _QUERY_VALUE, text)
+
+
+def scrub_url(url: str) -> str:
+    """A URL or request target fit for a log line: no file capability, no query values."""
+    path, mark, query = url.partition("?")
+    path = hide_capabilities(path)
+    if not mark:
+        return path
+    fragment = ""
+    if "#" in query:
+        query, fragment = query.split("#", 1)
+        fragment = "#" + _QUERY_VALUE
+    kept = [
+        f"{name}={_QUERY_VALUE}" if sep else _QUERY_VALUE
+        for name, sep, _ in (item.partition("=") for item in query.split("&"))
+        if name or sep
+    ]
+    return f"{path}?{'&'.join(kept)}{fragment}"
+
+
+def scrub_request_line(line: str) -> str:
+    """`GET /widget/files/abc/x.png?token=t HTTP/1.1` becomes
+    `GET /widget/files/<redacted>?token=<redacted> HTTP/1.1`."""
+    parts = line.split(" ")
+    if len(parts) == 3:
+        parts[1] = scrub_url(parts[1])
+        return " ".join(parts)
+    return scrub_url(line)
+
+
+class ScrubAccess(logging.Filter):
+    """Rewrites aiohttp's access lines (message and fields) with scrubbed URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        line = getattr(record, "first_request_line", None)
+        if isinstance(line, str):
+            scrubbed = scrub_request_line(line)
+            msg = msg.replace(line, scrubbed)
+            setattr(record, "first_request_line", scrubbed)  # noqa: B010
+        headers = getattr(record, "request_header", None)
+        if isinstance(headers, dict):
+            for name, value in list(headers.items()):
+                if isinstance(value, str) and name.lower() == "referer":
+                    headers[name] = scrub_url(value)
+                    msg = msg.replace(value, headers[name])
+        record.msg = msg
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, redact: Redactor, with_bodies: bool) -> None:
         super().__init__()
@@ -86,12 +150,13 @@ class JsonFormatter(logging.Formatter):
             entry.pop("body", None)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return self._redact(json.dumps(_redact_values(entry, self._redact), default=str))
+        line = self._redact(json.dumps(_redact_values(entry, self._redact), default=str))
+        return hide_capabilities(line)
 
 
 def _redact_values(entry: dict[str, Any], redact: Redactor) -> dict[str, Any]:
     # Redact before JSON escaping, so a secret with a quote or backslash still matches.
-    return {k: redact(v) if isinstance(v, str) else v for k, v in entry.items()}
+    return {k: hide_capabilities(redact(v)) if isinstance(v, str) else v for k, v in entry.items()}
 
 
 class QuietSuccess(logging.Filter):
@@ -118,4 +183,4 @@ def configure(level: str, secrets: Iterable[str]) -> None:
     for name in _CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     access = logging.getLogger("aiohttp.access")
-    access.filters[:] = [] if level == "debug" else [QuietSuccess()]
+    access.filters[:] = [ScrubAccess()] + ([] if level == "debug" else [QuietSuccess()])

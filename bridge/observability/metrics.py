@@ -79,6 +79,23 @@ GC_FULL_COLLECTIONS = Counter(
 )
 GC_FULL_SECONDS = Gauge("bridge_gc_last_full_seconds", "How long the last full collection took.")
 
+# Storage, refreshed every few seconds by each replica (bridge/store/stores.py: Store.upkeep);
+# every replica reports the same shared values (aggregate with max()). docs/deployment.md says
+# what the alerts on them (deploy/prometheus-rules.yml) ask of the operator.
+FILES_BYTES = Gauge(
+    "bridge_files_bytes", "Bytes held by the customers' and staff's files that have not expired."
+)
+FILES_MAX_BYTES = Gauge(
+    "bridge_files_max_bytes", "The cap on those bytes (FILES_MAX_MB); uploads beyond it get 507."
+)
+REDIS_USED_MEMORY = Gauge(
+    "bridge_redis_used_memory_bytes", "Memory the bridge's Redis uses (INFO memory used_memory)."
+)
+REDIS_MAXMEMORY = Gauge(
+    "bridge_redis_maxmemory_bytes",
+    "The bridge's Redis maxmemory (0: no cap); writes fail beyond it (noeviction).",
+)
+
 QUEUES = (keys.SLACK_OUTBOX, keys.TELEGRAM_OUTBOX, keys.DEAD_LETTERS)
 
 
@@ -156,6 +173,18 @@ async def refresh_queue_depths(redis: Redis) -> None:
                 pending_total += int(pending.get("pending", 0))
         QUEUE_LENGTH.labels(stream=name).set(length_total)
         QUEUE_PENDING.labels(stream=name).set(pending_total)
+
+
+def files_held(held_bytes: int, max_bytes: int) -> None:
+    FILES_BYTES.set(held_bytes)
+    FILES_MAX_BYTES.set(max_bytes)
+
+
+async def refresh_redis_memory(redis: Redis) -> None:
+    """Read used_memory and maxmemory from INFO memory."""
+    info: Any = await redis.info("memory")
+    REDIS_USED_MEMORY.set(int(info.get("used_memory", 0)))
+    REDIS_MAXMEMORY.set(int(info.get("maxmemory", 0)))
 
 
 def render() -> bytes:

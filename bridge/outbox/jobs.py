@@ -47,17 +47,19 @@ class ReceiptOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class OpenThread:
-    """Open the conversation's handoff thread with its card."""
+    """Open the conversation's handoff thread with its card. A guest's (`guest`: not signed in)
+    gives way to other posts in the staff channel (docs/abuse.md)."""
 
     conversation: str
+    guest: bool = False
     KIND: ClassVar[str] = "open_thread"
 
     def to_fields(self) -> Fields:
-        return {"conversation": self.conversation}
+        return {"conversation": self.conversation, "guest": "1" if self.guest else ""}
 
     @classmethod
     def from_fields(cls, f: Fields) -> OpenThread:
-        return cls(f["conversation"])
+        return cls(f["conversation"], f.get("guest") == "1")
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,19 @@ class PostTranscript:
 
     conversation: str
     upto: str
+    guest: bool = False  # as OpenThread's
     KIND: ClassVar[str] = "transcript"
 
     def to_fields(self) -> Fields:
-        return {"conversation": self.conversation, "upto": self.upto}
+        return {
+            "conversation": self.conversation,
+            "upto": self.upto,
+            "guest": "1" if self.guest else "",
+        }
 
     @classmethod
     def from_fields(cls, f: Fields) -> PostTranscript:
-        return cls(f["conversation"], f.get("upto", ""))
+        return cls(f["conversation"], f.get("upto", ""), f.get("guest") == "1")
 
 
 @dataclass(frozen=True)

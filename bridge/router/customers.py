@@ -12,8 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bridge import keys
 from bridge.clock import now_ms
 from bridge.learning.turns import Learning
+from bridge.limits import AbuseLimits
 from bridge.models import (
     Attachment,
     Button,
@@ -36,7 +38,7 @@ from bridge.router.routes import CustomerRoute, customer_route
 from bridge.router.turn_locks import TurnLocks
 from bridge.store.conversations import Handoff
 from bridge.store.dedupe import QUOTA_NOTICES, event_key
-from bridge.store.files import FileMeta
+from bridge.store.files import FileMeta, FilesFull
 from bridge.store.stores import Store
 from bridge.store.transcript import Inbound
 from bridge.texts import customers as texts
@@ -54,6 +56,8 @@ class CustomerSide:
         availability: Availability | None = None,
         timeline: Timeline | None = None,
         quotas: dict[Channel, CustomerQuota] | None = None,
+        limits: AbuseLimits | None = None,
+        retention_s: int = 0,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -62,6 +66,8 @@ class CustomerSide:
         self._availability = availability or Availability()
         self._timeline = timeline  # metrics: activity, handoff, first reply, close
         self._quotas = quotas or {}
+        self._limits = limits  # guests' handoffs (docs/abuse.md)
+        self._retention_s = retention_s
         self._turns = TurnLocks()
 
     # --- what a channel may look up ---------------------------------------------------------
@@ -70,7 +76,7 @@ class CustomerSide:
         self, conversation_id: str, channel: Channel, external_id: str, display_name: str
     ) -> Conversation:
         return await self._store.conversations.ensure(
-            conversation_id, channel, external_id, display_name
+            conversation_id, channel, external_id, display_name, self._retention_s
         )
 
     async def history(self, conversation_id: str, since: str | None = None) -> list[Message]:
@@ -124,10 +130,16 @@ class CustomerSide:
             else:
                 message = replace(message, text=title)
         if attachment is not None:
-            file_id = await self._store.files.put(attachment)
-            message = replace(
-                message, file_id=file_id, file_name=attachment.name, file_type=attachment.type
-            )
+            try:
+                file_id = await self._store.files.put(attachment)
+            except FilesFull as exc:
+                # The words still count; staff see that a file came and could not be kept.
+                log.warning("a customer's file was not kept: %s", exc)
+                message = replace(message, text=texts.with_file_not_kept(message.text))
+            else:
+                message = replace(
+                    message, file_id=file_id, file_name=attachment.name, file_type=attachment.type
+                )
         bind_conversation(conversation.id)
         log.debug("customer message", extra={"body": message.text})
         quota = self._quotas.get(conversation.channel) if check_quota else None
@@ -141,8 +153,12 @@ class CustomerSide:
             # Echoed to the customer's other tabs (and other devices on the same session).
             live_event=self._outbox.live_event(conversation, message),
             quota=quota.in_script(source, conversation.external_id) if quota else None,
+            retention_s=self._retention_s,
         )
         if inbound.is_new:
+            if attachment is None and message.file_id:
+                # An upload (widget) is kept only once a message names it (docs/abuse.md).
+                await self._store.files.attach(message.file_id)
             metrics.message(source, "in")
             if conversation.channel is Channel.WIDGET:
                 await self._outbox.deliver_here(conversation.id, inbound.message)
@@ -154,6 +170,8 @@ class CustomerSide:
         Afterwards (so the customer's answer never waits for it) the conversation's data is
         kept for another retention period, including whatever this turn created.
         """
+        if inbound.ended or inbound.over_quota:
+            return  # nothing was recorded
         try:
             async with self._turns.turn(conversation.id):
                 await self._respond(conversation, inbound, inbound.payload)
@@ -249,7 +267,18 @@ class CustomerSide:
             claim_deadline_ms=0 if after_hours or not timeout_ms else now_ms() + timeout_ms,
             after_hours=after_hours,
             transcript_upto=upto,
+            # Gives way only from the guests' own partitions, where it holds up no one else.
+            guest=conversation.customer is None and keys.is_guest_conversation(conversation.id),
         )
+        if conversation.customer is None and self._limits is not None:
+            refused = await self._limits.guest_handoff(_source(conversation))
+            if refused is not None:
+                # A flood of anonymous handoffs must not hold up signed-in customers and open
+                # threads: this guest is asked to come back shortly (docs/abuse.md).
+                log.warning("guest handoff of %s refused (%s)", conversation.id, refused.limit)
+                text = texts.handoff_busy(refused.retry_after_s)
+                await self._outbox.to_customer(conversation, Message(role=Role.SYSTEM, text=text))
+                return
         if not await self._store.conversations.take_over(conversation.id, handoff):
             return
         log.info("handed over %s (%s)", conversation.id, reason)
@@ -279,8 +308,12 @@ def _who_is_asking(conversation: Conversation) -> dict[str, Any]:
         if customer is not None
         else None
     )
-    source = conversation.source or f"{conversation.channel}:{conversation.external_id}"
-    return {"customer": signed_in, "source": source}
+    return {"customer": signed_in, "source": _source(conversation)}
+
+
+def _source(conversation: Conversation) -> str:
+    """Where the customer writes from: a browser's address, or their chat."""
+    return conversation.source or f"{conversation.channel}:{conversation.external_id}"
 
 
 def _files_need_a_person() -> Message:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import replace
 
+from bridge import keys
 from bridge.identity import (
     WIDGET_AUDIENCE,
     IdentityRefused,
@@ -19,7 +20,15 @@ from bridge.identity import (
     SignedIdentity,
     WidgetSession,
 )
-from bridge.models import Channel, Conversation, Customer, Message, Role, Verification
+from bridge.models import (
+    WIDGET_PREFIX,
+    Channel,
+    Conversation,
+    Customer,
+    Message,
+    Role,
+    Verification,
+)
 from bridge.outbox.outbox import Outbox
 from bridge.store.stores import Store
 from bridge.texts import customers as texts
@@ -29,9 +38,15 @@ log = logging.getLogger(__name__)
 
 class SignIn:
     def __init__(
-        self, store: Store, outbox: Outbox, verifier: IdentityVerifier, link_ttl_s: int = 900
+        self,
+        store: Store,
+        outbox: Outbox,
+        verifier: IdentityVerifier,
+        link_ttl_s: int = 900,
+        retention_s: int = 30 * 24 * 3600,
     ) -> None:
         self._store = store
+        self._retention_s = retention_s
         self._outbox = outbox
         self._verifier = verifier
         self._link_ttl_s = link_ttl_s
@@ -53,29 +68,45 @@ class SignIn:
             except IdentityRefused as exc:
                 refused = exc
         conversations, identities = self._store.conversations, self._store.identities
-        current = await conversations.get(conversation_id) if conversation_id else None
-        if current is not None and current.channel is not Channel.WIDGET:
-            current = None
+        found = await conversations.get(conversation_id) if conversation_id else None
+        current = found if found is not None and found.channel is Channel.WIDGET else None
+        # The session continues this conversation: a stored one, or one not yet stored (its
+        # customer has not written), whose id the session token still grants.
+        continues = current.id if current else (conversation_id if found is None else None)
         if identity is not None and identity.token_id:
             holder = await identities.token_holder(identity.token_id)
-            if holder and (current is None or holder != current.id):
+            if holder and holder != continues:
                 refused = IdentityRefused("replayed", "it was already used in another browser")
                 identity = None
         customer = identity.customer if identity is not None else None
         if current is not None and current.customer is not None:
             if customer is None or customer.id != current.customer.id:
                 current = None  # signed out, or someone else signed in
+        stored = current is not None
         if current is None:
-            new_id = f"w-{uuid.uuid4().hex}"
-            current = await conversations.ensure(new_id, Channel.WIDGET, new_id, "")
+            # Nothing is stored until the customer's first message (`begin`); a session that
+            # never spoke keeps its id across reconnects, with nothing to show.
+            unused = continues if found is None and conversation_id else ""
+            # A guest's id says so: its desk jobs go to the guests' partitions (bridge/keys.py).
+            prefix = WIDGET_PREFIX if customer is not None else keys.GUEST_CONVERSATION_PREFIX
+            pending_id = unused or f"{prefix}{uuid.uuid4().hex}"
+            current = Conversation(pending_id, Channel.WIDGET, pending_id, "")
         if identity is not None and identity.token_id:
             await identities.claim_token(identity.token_id, current.id, identity.expires_at)
-        if customer is not None and customer != current.customer:
+        if stored and customer is not None and customer != current.customer:
             await identities.bind(current.id, customer)
-        if source and source != current.source:
+        if stored and source and source != current.source:
             await identities.set_source(current.id, source)
         current = replace(current, customer=customer or current.customer, source=source)
-        return WidgetSession(current, refused)
+        return WidgetSession(current, refused, stored)
+
+    async def begin(self, conversation: Conversation) -> Conversation:
+        """Store a widget conversation at its first message, with who is signed in to it and
+        where from; every key it writes expires."""
+        stored = await self._store.conversations.create(conversation, self._retention_s)
+        if conversation.customer is not None:
+            await self._store.identities.bind(conversation.id, conversation.customer)
+        return replace(stored, customer=conversation.customer, source=conversation.source)
 
     async def link_chat(self, conversation: Conversation, code: str) -> Customer | None:
         """`/start <code>` in a Telegram chat: sign the code's customer in to this chat, once.

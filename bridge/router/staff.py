@@ -6,6 +6,7 @@ It is what the staff desk adapter may ask for (`bridge.ports.StaffDoor`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Literal
 
@@ -29,8 +30,11 @@ from bridge.outbox.jobs import Notice, PostNotice
 from bridge.outbox.outbox import NOT_CLAIMED, Outbox
 from bridge.router.routes import StaffRoute, may_take_fast_path, staff_route
 from bridge.store.dedupe import DESK_EVENTS, STAFF_EVENTS, event_key
+from bridge.store.files import FilesFull
 from bridge.store.stores import Store
 from bridge.texts import customers as texts
+
+log = logging.getLogger(__name__)
 
 
 class StaffSide:
@@ -184,7 +188,11 @@ class StaffSide:
         return stored
 
     async def _attach(self, message: Message, attachment: Attachment) -> Message:
-        file_id = await self._store.files.put(attachment)
+        try:
+            file_id = await self._store.files.put(attachment)
+        except FilesFull as exc:
+            log.warning("a staff file was not sent: %s", exc)
+            return replace(message, text=texts.with_file_not_kept(message.text))
         return replace(
             message, file_id=file_id, file_name=attachment.name, file_type=attachment.type
         )

@@ -23,6 +23,7 @@ _TAKE_OVER = (
     ENQUEUE_LUA
     + """
 if redis.call('HGET', KEYS[1], 'mode') == 'human' then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'channel') == 0 then return 0 end
 local old = redis.call('HGET', KEYS[1], 'thread_ts')
 if old and old ~= '' then redis.call('RPUSH', KEYS[2], old) end
 redis.call('HDEL', KEYS[1], 'thread_ts', 'claimed_by', 'claimed_name', 'claimed_at',
@@ -98,6 +99,21 @@ return due
 """
 
 
+# Sets fields of a conversation only while it exists: a late write after it expired or was
+# erased must not leave a partial record behind, with no expiry. KEYS: conversation. ARGV:
+# field, value pairs.
+SET_IF_STORED = """
+if redis.call('HEXISTS', KEYS[1], 'channel') == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+
+def _stored(data: Any) -> bool:
+    # A hash without its channel is what a late write left of an expired record: not stored.
+    return bool(data) and "channel" in data
+
+
 @dataclass(frozen=True)
 class Handoff:
     """Everything the staff desk needs to open a thread for a conversation."""
@@ -109,6 +125,7 @@ class Handoff:
     claim_deadline_ms: int
     after_hours: bool
     transcript_upto: str  # the last transcript entry the thread's transcript shows
+    guest: bool = False  # not signed in: the new thread gives way to others (docs/abuse.md)
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:
@@ -124,14 +141,38 @@ class Conversations:
         self._csat = redis.register_script(_CSAT)
         self._due = redis.register_script(_DUE)
         self._reopen = redis.register_script(_REOPEN)
+        self._set_if_stored = redis.register_script(SET_IF_STORED)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
-        return Conversation.from_hash(conversation_id, data) if data else None
+        return Conversation.from_hash(conversation_id, data) if _stored(data) else None
+
+    async def create(self, conversation: Conversation, ttl_s: int) -> Conversation:
+        """Store a conversation that so far lived only in its widget session (kept as it is if
+        it exists), expiring after `ttl_s` (0: never) like the rest of its data."""
+        key = keys.conversation(conversation.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "channel", str(conversation.channel))
+            pipe.hsetnx(key, "external_id", conversation.external_id)
+            pipe.hsetnx(key, "mode", str(Mode.BOT))
+            if conversation.source:
+                pipe.hset(key, "source", conversation.source)
+            if ttl_s:
+                pipe.expire(key, ttl_s)
+            pipe.hgetall(key)
+            *_, data = await pipe.execute()
+        return Conversation.from_hash(conversation.id, data)
 
     async def ensure(
-        self, conversation_id: str, channel: Channel, external_id: str, display_name: str
+        self,
+        conversation_id: str,
+        channel: Channel,
+        external_id: str,
+        display_name: str,
+        ttl_s: int = 0,
     ) -> Conversation:
+        """The conversation, stored now if it was not (a chat's first message), expiring
+        after `ttl_s` (0: never) unless it is active again."""
         key = keys.conversation(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "channel", str(channel))
@@ -139,6 +180,8 @@ class Conversations:
             pipe.hsetnx(key, "mode", str(Mode.BOT))
             if display_name:
                 pipe.hset(key, "display_name", display_name)
+            if ttl_s:
+                pipe.expire(key, ttl_s)
             pipe.hgetall(key)
             *_, data = await pipe.execute()
         return Conversation.from_hash(conversation_id, data)
@@ -149,20 +192,23 @@ class Conversations:
         """The conversation, and whether the bot already answered customer message `entry_id`
         (or a later one), in one read."""
         data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
-        if not data:
+        if not _stored(data):
             return None, False
         upto = data.get("answered_upto")
         answered = upto is not None and _stream_id(entry_id) <= _stream_id(str(upto))
         return Conversation.from_hash(conversation_id, data), answered
 
     async def mark_answered(self, conversation_id: str, entry_id: str) -> None:
-        await self._redis.hset(keys.conversation(conversation_id), "answered_upto", entry_id)
+        await self._set_if_stored(
+            keys=[keys.conversation(conversation_id)], args=["answered_upto", entry_id]
+        )
 
     async def take_over(self, conversation_id: str, handoff: Handoff) -> bool:
         """Hand the conversation to a person and queue its thread: the card, then the
         transcript. False, and nothing queued, if a person already had it."""
         staged = stage(
-            OpenThread(conversation_id), PostTranscript(conversation_id, handoff.transcript_upto)
+            OpenThread(conversation_id, handoff.guest),
+            PostTranscript(conversation_id, handoff.transcript_upto, handoff.guest),
         )
         taken = await self._take_over(
             keys=[

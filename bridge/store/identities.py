@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bridge import keys
 from bridge.models import CUSTOMER_FIELDS, Customer, Verification
+from bridge.store.conversations import SET_IF_STORED
 
 # Takes a one-time link code (GETDEL needs Redis 6.2; this works on any).
 _REDEEM = """
@@ -25,6 +26,7 @@ class Identities:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._redeem = redis.register_script(_REDEEM)
+        self._set_if_stored = redis.register_script(SET_IF_STORED)
 
     async def bind(self, conversation_id: str, customer: Customer | None) -> None:
         """Sign `customer` in to the conversation (None signs whoever it was out)."""
@@ -41,7 +43,9 @@ class Identities:
             await pipe.execute()
 
     async def set_source(self, conversation_id: str, source: str) -> None:
-        await self._redis.hset(keys.conversation(conversation_id), "source", source)
+        await self._set_if_stored(
+            keys=[keys.conversation(conversation_id)], args=["source", source]
+        )
 
     async def token_holder(self, token_id: str) -> str | None:
         """The conversation that first used identity token `token_id`, if any."""

@@ -27,13 +27,15 @@ from bridge.outbox.queues import ENQUEUE_LUA, fields_arg, stage
 # KEYS: seen, transcript, conversation, activity, quota (any key when none), then the staged job.
 # ARGV: ttl, conversation id, now (ms; '' skips the timeline), the timeline's started field, live
 # channel ('': none), head, tail, messages per minute ('': no quota), the message's fields
-# (queues.fields_arg), then the staged job.
+# (queues.fields_arg), the staged job, then the retention (s; '0': none) a new transcript gets.
+# Answers {1 new | 0 seen | -1 over quota | -2 no such conversation (expired or erased), id, mode}.
 _RECORD_ONCE = (
     ENQUEUE_LUA
     + """
 local mode = redis.call('HGET', KEYS[3], 'mode')
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing, mode} end
+if redis.call('HEXISTS', KEYS[3], 'channel') == 0 then return {-2, '', ''} end
 local quota_key, per_minute = '', ARGV[8]
 if per_minute ~= '' then quota_key = KEYS[5] end
 """
@@ -42,6 +44,9 @@ if per_minute ~= '' then quota_key = KEYS[5] end
 if over_quota then return {-1, '', mode} end
 local id = redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(ARGV[9])))
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+if ARGV[11] ~= '0' and redis.call('TTL', KEYS[2]) == -1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[11])
+end
 if mode == 'human' then enqueue(6, 10) end
 if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
@@ -67,6 +72,7 @@ class Inbound:
     is_new: bool
     mode: Mode
     over_quota: bool = False  # refused: the customer's quota was spent (nothing recorded)
+    ended: bool = False  # refused: the conversation is no longer stored (nothing recorded)
     payload: str = ""  # the quick reply it taps, when that button was offered (for the bot)
 
 
@@ -84,20 +90,23 @@ class Transcripts:
         active_at_ms: int | None = None,
         live_event: list[str] | None = None,
         quota: tuple[str, int] | None = None,
+        retention_s: int = 0,
     ) -> Inbound:
         """Append a customer line unless `seen_key` (its event's once key) was already used.
 
         `to_thread`: the job that takes it to the staff thread, queued if a person has the
         conversation. `active_at_ms`: stamp the timeline. `live_event`: publish it on the live
         feed (Outbox.live_event). `quota`: (key, per minute) of the customer's quota; a new line
-        over it is refused (`over_quota`).
+        over it is refused (`over_quota`). `retention_s`: the expiry of a transcript this
+        line starts. A conversation that is not stored (it expired, or was erased) records
+        nothing: `ended`.
         """
         staged = stage(to_thread)
         quota_key, per_minute = quota or (seen_key, "")
         args = [str(keys.DEDUPE_TTL_S), conversation_id]
         args += ["" if active_at_ms is None else str(active_at_ms), timeline.STARTED]
         args += live_event or live.no_event()
-        args += [str(per_minute), fields_arg(message.to_fields()), staged.arg]
+        args += [str(per_minute), fields_arg(message.to_fields()), staged.arg, str(retention_s)]
         is_new, entry_id, mode = await self._record_once(
             keys=[
                 seen_key,
@@ -111,6 +120,8 @@ class Transcripts:
         )
         if is_new == -1:
             return Inbound(message, False, Mode(mode or Mode.BOT), over_quota=True)
+        if is_new == -2:
+            return Inbound(message, False, Mode.BOT, ended=True)
         stored = replace(message, id=entry_id)
         return Inbound(stored, bool(is_new), Mode(mode or Mode.BOT))
 

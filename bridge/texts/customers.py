@@ -32,6 +32,35 @@ def handoff_notice(reason: HandoffReason) -> str:
     return HANDOFF_NOTICES.get(reason, _DEFAULT_NOTICE)
 
 
+def handoff_busy(retry_after_s: float) -> str:
+    """A guest's handoff refused while too many guests ask at once (docs/abuse.md)."""
+    minutes = max(1, round(retry_after_s / 60))
+    when = "in a minute" if minutes == 1 else f"in about {minutes} minutes"
+    return (
+        "Our team is getting more requests than it can take right now, so I can't connect you "
+        f"this minute. Please ask for a person again {when}. If you have an account with us, "
+        "signing in first gets you through straight away."
+    )
+
+
+def limited(retry_after_s: float) -> str:
+    """A web visitor over one of the abuse limits (new chats, messages, uploads)."""
+    seconds = max(1, round(retry_after_s))
+    when = f"{seconds} seconds" if seconds < 120 else f"{round(seconds / 60)} minutes"
+    return f"Too many requests from your connection. Please try again in {when}."
+
+
+def with_file_not_kept(text: str) -> str:
+    """A message whose file the bridge could not keep (its file storage is full)."""
+    note = "(a file was sent with this message, but could not be kept)"
+    return f"{text}\n{note}" if text else note
+
+
+FILES_FULL = "We can't take more files right now. Please try again later, or describe it in words."
+UNAVAILABLE = "We can't take messages right now. Please try again in a few minutes."
+SESSION_ENDED = "This chat has ended. Please send your message again to start a new one."
+
+
 FILES_NEED_A_PERSON = (
     "I can't look at photos or files myself. A person from our team can: tap below and send "
     "it again once they have joined."

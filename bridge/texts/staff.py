@@ -94,6 +94,29 @@ NOT_SENT_BOT = "the conversation was handed back to the bot."
 NOT_SENT_MOVED = "the customer came back later; the conversation continues in a newer thread."
 
 
+# --- who counts as staff (docs/staff-desk.md) ------------------------------------------------
+# Only the person refused sees these (ephemeral), in the thread or the channel they acted in.
+
+NOT_SENT_NOT_STAFF = "Your message was not sent to the customer"
+NOT_DONE_NOT_STAFF = "Nothing was done"  # a card button, a mark
+# Why, by platforms.slack.staff.Refusal; those missing here (bots, ourselves) are told nothing.
+NOT_STAFF_REASONS = {
+    "other_organisation": (
+        "only members of this workspace answer customers, and you are a member of another "
+        "organisation this channel is shared with."
+    ),
+    "guest": "guests of this workspace do not answer customers.",
+    "not_in_group": (
+        "only members of the support team's user group answer customers. Ask a workspace "
+        "admin to add you to it."
+    ),
+}
+
+
+def not_staff(outcome: str, why: str) -> str:
+    return f":no_entry_sign: {outcome}: {why}"
+
+
 def rated(answer: str) -> str:
     return f"The customer rated this conversation: *{answer}*"
 

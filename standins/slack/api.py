@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -40,13 +41,21 @@ def auth_test(call: Call) -> JSON:
     return result
 
 
-def chat_post_message(call: Call) -> JSON:
-    channel = call.channel()
+def _message_body(call: Call, channel: Channel) -> tuple[str, list[JSON] | None]:
+    """The text and blocks of a new message, checked as Slack checks them."""
+    if call.user.id not in channel.members:
+        raise SlackError("not_in_channel")
     text, blocks = call.text("text"), call.blocks()
     if not text and not blocks:
         raise SlackError("no_text")
     if len(text) > 40_000:
         raise SlackError("msg_too_long")
+    return text, blocks
+
+
+def chat_post_message(call: Call) -> JSON:
+    channel = call.channel()
+    text, blocks = _message_body(call, channel)
     thread_ts = call.text("thread_ts") or None
     metadata = call.metadata()
     msg = call.ws.post(channel, call.user, text, blocks, thread_ts)
@@ -54,6 +63,28 @@ def chat_post_message(call: Call) -> JSON:
         msg["metadata"] = metadata
     call.events.emit(channel.id, message_event(channel, msg))
     return {"channel": channel.id, "ts": msg["ts"], "message": msg}
+
+
+def chat_post_ephemeral(call: Call) -> JSON:
+    """A message only `user` sees, in the channel (or a thread of it); no event, no history."""
+    channel = call.channel()
+    text, blocks = _message_body(call, channel)
+    recipient = call.ws.users.get(call.text("user"))
+    if recipient is None or recipient.deleted or recipient.id not in channel.members:
+        raise SlackError("user_not_in_channel")
+    thread_ts = call.text("thread_ts") or None
+    if thread_ts is not None:
+        thread_ts = channel.thread(thread_ts)[0]["ts"]  # thread_not_found, as for a post
+    ts = call.ws.clock.next_ts()
+    message: JSON = {"type": "message", "user": call.user.id, "text": text, "ts": ts}
+    if call.user.is_bot:
+        message["bot_id"] = call.user.bot_id
+    if blocks:
+        message["blocks"] = blocks
+    if thread_ts is not None:
+        message["thread_ts"] = thread_ts
+    call.ws.ephemeral.append({"channel": channel.id, "to": recipient.id, **message})
+    return {"message_ts": ts}
 
 
 def _own_message(call: Call, error: str) -> tuple[Channel, JSON]:
@@ -176,6 +207,16 @@ def users_info(call: Call) -> JSON:
     return {"user": user.to_json()}
 
 
+def usergroups_users_list(call: Call) -> JSON:
+    group = call.text("usergroup")
+    if not group:
+        raise SlackError("invalid_arguments")
+    members = call.ws.usergroups.get(group)
+    if members is None:
+        raise SlackError("no_such_subteam")
+    return {"users": list(members)}
+
+
 def _reaction_target(call: Call) -> tuple[Channel, JSON, str]:
     channel = call.channel()
     msg = channel.message(call.text("timestamp"))
@@ -233,6 +274,7 @@ def reactions_remove(call: Call) -> JSON:
 METHODS: dict[str, Callable[[Call], JSON]] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
+    "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,
     "chat.delete": chat_delete,
     "chat.getPermalink": chat_get_permalink,
@@ -244,6 +286,7 @@ METHODS: dict[str, Callable[[Call], JSON]] = {
     "conversations.list": conversations_list,
     "conversations.create": conversations_create,
     "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
     "reactions.add": reactions_add,
     "reactions.remove": reactions_remove,
 }
@@ -269,12 +312,15 @@ class WebApi:
     # None when rate limiting is off; else chat.postMessage at most once a second per channel.
     post_limit: Interval | None
     hangs: Hangs
+    # How many times each method was called, for GET /_test/calls.
+    calls: Counter[str] = field(default_factory=Counter)
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         method = METHODS.get(name)
         if method is None:
             return _error("unknown_method")
+        self.calls[name] += 1
         params, _files = await read_params(request)
         token = _token(request, params)
         if not token:

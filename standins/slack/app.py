@@ -58,6 +58,9 @@ def create_app(config: SlackConfig) -> web.Application:
     async def deliveries(_request: web.Request) -> web.Response:
         return web.json_response(events.records())
 
+    async def calls(_request: web.Request) -> web.Response:
+        return web.json_response(dict(api.calls))
+
     async def faults_route(request: web.Request) -> web.Response:
         body = await request.json()
         if isinstance(body, dict) and "hang" in body:
@@ -75,6 +78,7 @@ def create_app(config: SlackConfig) -> web.Application:
         [
             web.route("*", "/api/{method}", api.handle),
             web.get("/_test/deliveries", deliveries),
+            web.get("/_test/calls", calls),
             web.post("/_test/faults", faults_route),
             web.post("/_test/interact", interactivity.interact),
             web.post("/_test/response/{id}", interactivity.respond),

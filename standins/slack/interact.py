@@ -44,12 +44,19 @@ class Interactivity:
             return web.json_response({"error": exc.code}, status=404)
         if user is None:
             return web.json_response({"error": "user_not_found"}, status=404)
+        if user.deleted or user.id not in channel.members:  # they cannot see the button
+            return web.json_response({"error": "user_not_in_channel"}, status=404)
         response_id = secrets.token_hex(8)
         self.responses[response_id] = (channel.id, message["ts"])
         action_ts = f"{time.time():.6f}"
         payload: JSON = {
             "type": "block_actions",
-            "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
+            "user": {
+                "id": user.id,
+                "username": user.name,
+                "name": user.name,
+                "team_id": user.team_id,
+            },
             "api_app_id": APP_ID,
             "token": "local-verification-token",
             "container": {

@@ -33,7 +33,13 @@ def routes(ws: Workspace, staff_channel: str) -> list[web.RouteDef]:
         items.sort(
             key=lambda t: float(t["parent"].get("latest_reply", t["parent"]["ts"])), reverse=True
         )
-        staff = [{"id": u.id, "name": u.real_name} for u in ws.users.values() if not u.is_bot]
+        # Everyone a person at the keyboard can act as: staff, and those who are not (a guest,
+        # a member of the organisation the channel is shared with), labelled as such.
+        staff = [
+            {"id": u.id, "name": f"{u.real_name} ({u.kind})" if u.kind else u.real_name}
+            for u in ws.users.values()
+            if not u.is_bot
+        ]
         return web.json_response(
             {
                 "channel": {"id": channel.id, "name": channel.name},
@@ -43,4 +49,22 @@ def routes(ws: Workspace, staff_channel: str) -> list[web.RouteDef]:
             }
         )
 
-    return [web.get("/", index), web.get("/_test/threads", threads)]
+    async def ephemeral(request: web.Request) -> web.Response:
+        """`GET /_test/ephemeral?user=U…[&channel=C…]` → the ephemeral messages that user was
+        shown (chat.postEphemeral), oldest first."""
+        user = request.query.get("user")
+        if not user:
+            return web.json_response({"error": "expected ?user=<user id>"}, status=400)
+        channel = request.query.get("channel")
+        shown = [
+            {k: v for k, v in m.items() if k != "to"}
+            for m in ws.ephemeral
+            if m["to"] == user and channel in (None, m["channel"])
+        ]
+        return web.json_response({"messages": shown})
+
+    return [
+        web.get("/", index),
+        web.get("/_test/threads", threads),
+        web.get("/_test/ephemeral", ephemeral),
+    ]

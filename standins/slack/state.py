@@ -13,6 +13,9 @@ JSON = dict[str, Any]
 
 TEAM_ID = "T0LOCAL"
 TEAM_NAME = "Northwind (local)"
+# Another organisation sharing the staff channel with this workspace (Slack Connect).
+PARTNER_TEAM_ID = "T0PARTNER"
+PARTNER_TEAM_NAME = "Acme Logistics"
 TEAM_DOMAIN = "northwind-local"
 TEAM_URL = f"https://{TEAM_DOMAIN}.slack.com/"
 APP_ID = "A0LOCAL"
@@ -20,6 +23,8 @@ BOT_ID = "B0LOCAL"
 BOT_USER_ID = "U0BOT"
 BOT_NAME = "support-bridge"
 STAFF_CHANNEL_ID = "C0STAFF"
+# A user group ("@support") with only some of the staff in it.
+SUPPORT_GROUP_ID = "S0SUPPORT"
 
 
 class SlackError(Exception):
@@ -37,6 +42,11 @@ class User:
     real_name: str
     is_bot: bool = False
     bot_id: str = ""
+    # The user's home workspace: another one for a member of a Slack Connect organisation.
+    team_id: str = TEAM_ID
+    is_restricted: bool = False  # a guest (single-channel guests have both flags)
+    is_ultra_restricted: bool = False  # a single-channel guest
+    deleted: bool = False  # deactivated
 
     def to_json(self) -> JSON:
         profile: JSON = {
@@ -44,25 +54,46 @@ class User:
             "display_name": self.real_name,
             "real_name_normalized": self.real_name,
             "display_name_normalized": self.real_name,
-            "team": TEAM_ID,
+            "team": self.team_id,
         }
         if self.is_bot:
             profile.update(bot_id=self.bot_id, api_app_id=APP_ID)
-        return {
+        user: JSON = {
             "id": self.id,
-            "team_id": TEAM_ID,
+            "team_id": self.team_id,
             "name": self.name,
             "real_name": self.real_name,
-            "deleted": False,
+            "deleted": self.deleted,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "is_admin": False,
+            "is_owner": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "tz": "UTC",
             "profile": profile,
         }
+        if self.team_id != TEAM_ID:
+            # How Slack shows a member of another organisation in a shared channel.
+            user["is_stranger"] = False
+            user["enterprise_user"] = None
+        return user
+
+    @property
+    def kind(self) -> str:
+        """How the staff page labels someone who is not a member of this workspace."""
+        if self.team_id != TEAM_ID:
+            return PARTNER_TEAM_NAME if self.team_id == PARTNER_TEAM_ID else self.team_id
+        if self.is_restricted or self.is_ultra_restricted:
+            return "guest"
+        return ""
 
 
 STAFF = (User("U0ALICE", "alice", "Alice"), User("U0BOB", "bob", "Bob"))
+# In the staff channel but not staff: a guest of this workspace, and a member of the partner
+# organisation the channel is shared with (Slack Connect).
+GUEST = User("U0GUEST", "gita", "Gita", is_restricted=True)
+PARTNER = User("U0PARTNER", "omar", "Omar", team_id=PARTNER_TEAM_ID)
 BOT = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True, bot_id=BOT_ID)
 # Another app installed in the workspace (token `xoxb-other-…`): its posts must be ignored.
 OTHER_BOT = User("U0OTHERBOT", "other-app", "Other App", is_bot=True, bot_id="B0OTHER")
@@ -76,6 +107,7 @@ class Channel:
     top_level: list[JSON] = field(default_factory=list)  # oldest first
     replies: dict[str, list[JSON]] = field(default_factory=dict)  # parent ts -> replies
     by_ts: dict[str, JSON] = field(default_factory=dict)  # every message, replies included
+    members: set[str] = field(default_factory=set)  # user ids
 
     def to_json(self) -> JSON:
         return {
@@ -131,14 +163,20 @@ class Clock:
 
 class Workspace:
     def __init__(self, channel_name: str = "support") -> None:
-        self.users: dict[str, User] = {u.id: u for u in (BOT, OTHER_BOT, *STAFF)}
+        people = (BOT, OTHER_BOT, *STAFF, GUEST, PARTNER)
+        self.users: dict[str, User] = {u.id: u for u in people}
         self.channels: dict[str, Channel] = {}
         self.clock = Clock()
         self.files: dict[str, Any] = {}  # file id -> files.SlackFile
+        # User group id -> its members (usergroups.users.list).
+        self.usergroups: dict[str, list[str]] = {SUPPORT_GROUP_ID: [STAFF[0].id]}
+        # Ephemeral messages, oldest first: seen only by their user, never in any history.
+        self.ephemeral: list[JSON] = []
         self.add_channel(STAFF_CHANNEL_ID, channel_name)
 
     def add_channel(self, channel_id: str, name: str) -> Channel:
-        channel = Channel(channel_id, name)
+        # Everyone is in every channel (the partner's members too: the channels are shared).
+        channel = Channel(channel_id, name, members=set(self.users))
         self.channels[channel_id] = channel
         return channel
 
@@ -201,7 +239,9 @@ class Workspace:
             parent = channel.thread(thread_ts)[0]
         ts = self.clock.next_ts()
         msg["ts"] = ts
-        msg["team"] = TEAM_ID
+        msg["team"] = user.team_id
+        if user.team_id != TEAM_ID:  # a shared channel names the author's own workspace
+            msg["user_team"] = msg["source_team"] = user.team_id
         if parent is None:
             channel.top_level.append(msg)
         else:

@@ -58,6 +58,7 @@ def create_app(config: TelegramConfig | None = None) -> web.Application:
             web.route("*", "/bot{token}/{method}", api.handle),
             web.get("/file/bot{token}/{path:.+}", api.download),
             web.post("/_test/customer/message", customer.message),
+            web.post("/_test/customer/edit", customer.edit),
             web.post("/_test/customer/tap", customer.tap),
             web.post("/_test/customer/photo", customer.photo),
             web.post("/_test/customer/block", customer.block),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +26,24 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _set_text(msg: JSON, text: str) -> None:
+    msg["text"] = text
+    msg.pop("entities", None)
+    if text.startswith("/"):
+        # ptb's CommandHandler needs the entity Telegram adds to commands.
+        command = text.split()[0]
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+
+
 @dataclass
 class Customer:
     state: BotState
     webhook: Webhook
 
     def _queue(self, kind: str, chat: Chat, body: JSON) -> UpdateRecord:
+        if kind in ("message", "edited_message"):
+            # Kept apart from the update, which must go out as it was when it was sent.
+            chat.written[body["message_id"]] = copy.deepcopy(body)
         record = self.state.add_update(kind, chat.id, body)
         self.webhook.notify()
         return record
@@ -84,13 +97,34 @@ class Customer:
         if not isinstance(text, str) or not text:
             return _bad('expected a non-empty "text"')
         msg = self._message(chat)
-        msg["text"] = text
-        if text.startswith("/"):
-            # ptb's CommandHandler needs the entity Telegram adds to commands.
-            command = text.split()[0]
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+        _set_text(msg, text)
         record = self._queue("message", chat, msg)
         return web.json_response({"update_id": record.update_id, "message_id": msg["message_id"]})
+
+    async def edit(self, request: web.Request) -> web.Response:
+        """`{"chat_id", "message_id", "text"}` → `{"update_id"}`: the customer edits a message
+        they sent (a text, or a photo's or file's caption), and Telegram sends the bot an
+        `edited_message` update with the message as it now reads."""
+        try:
+            body, chat = await self._chat(request)
+        except TelegramError as exc:
+            return _bad(exc.description)
+        message_id, text = body.get("message_id"), body.get("text")
+        found = chat.written.get(message_id) if isinstance(message_id, int) else None
+        if found is None:
+            return _bad("message to edit not found")  # only one's own messages can be edited
+        if not isinstance(text, str) or not text:
+            return _bad('expected a non-empty "text"')
+        if found.get("text" if "text" in found else "caption") == text:
+            return _bad("message is not modified")  # the app sends nothing either
+        edited = copy.deepcopy(found)
+        if "text" in edited:
+            _set_text(edited, text)
+        else:
+            edited["caption"] = text
+        edited["edit_date"] = now()
+        record = self._queue("edited_message", chat, edited)
+        return web.json_response({"update_id": record.update_id, "message_id": message_id})
 
     async def photo(self, request: web.Request) -> web.Response:
         """`{"chat_id", "image_base64", "caption"?}` → `{"update_id", "message_id", "file_id"}`"""

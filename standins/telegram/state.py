@@ -47,6 +47,8 @@ class Chat:
     last_name: str | None = None
     blocked: bool = False
     next_message_id: int = 1
+    # What the customer sent, as they now see it (edits applied), by message id.
+    written: dict[int, JSON] = field(default_factory=dict)
 
     def user_json(self) -> JSON:
         user: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
@@ -120,7 +122,7 @@ class StoredFile:
 @dataclass
 class UpdateRecord:
     update_id: int
-    kind: str  # message | callback_query | my_chat_member
+    kind: str  # message | edited_message | callback_query | my_chat_member
     chat_id: int
     payload: JSON
     status: str = "pending"  # pending | delivered | dropped | filtered

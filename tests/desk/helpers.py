@@ -94,9 +94,14 @@ class WidgetCustomer:
     """A web visitor speaking docs/widget-protocol.md over a WebSocket."""
 
     def __init__(
-        self, bridge_url: str, token: str | None = None, identity: str | None = None
+        self,
+        bridge_url: str,
+        token: str | None = None,
+        identity: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url = f"{bridge_url}/widget/ws"
+        self.headers = headers or {}  # e.g. the address a proxy forwards, the page's Origin
         self.token = token
         self.identity = identity  # the shop's signed identity of a signed-in customer
         self.conversation_id = ""
@@ -108,7 +113,7 @@ class WidgetCustomer:
 
     async def __aenter__(self) -> WidgetCustomer:
         self._http = aiohttp.ClientSession()
-        self._ws = await self._http.ws_connect(self.url)
+        self._ws = await self._http.ws_connect(self.url, headers=self.headers)
         hello = {"type": "hello", "token": self.token, "since": None, "identity": self.identity}
         await self._ws.send_json(hello)
         # A live message can overtake the welcome (the socket listens before it is greeted).
@@ -150,12 +155,27 @@ class WidgetCustomer:
                     self.frames = []  # another conversation: its history follows
                 self.frames.append(data)
 
-    async def say(self, text: str, payload: str | None = None) -> None:
+    async def say(self, text: str, payload: str | None = None) -> str:
+        """Send a message; returns its client_msg_id."""
         assert self._ws is not None
         frame: JSON = {"type": "message", "text": text, "client_msg_id": uuid.uuid4().hex}
         if payload is not None:
             frame["payload"] = payload
         await self._ws.send_json(frame)
+        return str(frame["client_msg_id"])
+
+    async def answer_to(self, client_msg_id: str) -> JSON:
+        """The ack or error frame the bridge sent for message `client_msg_id`."""
+
+        async def probe() -> list[JSON]:
+            return [
+                f
+                for f in self.frames
+                if f["type"] in ("ack", "error") and f.get("client_msg_id") == client_msg_id
+            ]
+
+        found = await eventually(probe, bool, what=f"an answer to {client_msg_id}")
+        return found[0]
 
     def messages(self) -> list[JSON]:
         """Every Message drawn so far (history and live), de-duplicated by id, in order."""

@@ -10,6 +10,7 @@ from bridge.models import Channel, Conversation, Message, Role, StaffMessageRef
 from bridge.observability.timeline import Timeline
 from bridge.outbox.jobs import PostCustomerLine
 from bridge.outbox.outbox import Outbox
+from bridge.store.conversations import Conversations
 from bridge.store.transcript import Transcripts
 from devstack.stack import Stack
 from tests.ops.conftest import scrape, value
@@ -50,6 +51,8 @@ async def test_ended_conversations_are_counted_by_who_handled_them(stack: Stack)
 
     transcripts = Transcripts(redis)
     for conversation_id in ("w-bot-only", "w-with-person"):
+        # A conversation is stored from its first message; its lines are recorded after.
+        await Conversations(redis).ensure(conversation_id, Channel.WIDGET, conversation_id, "")
         # A customer line stamps the timeline in the step that records it.
         hello = Message(role=Role.CUSTOMER, text="hello", client_msg_id="c1")
         to_thread = PostCustomerLine(conversation_id, hello.text)

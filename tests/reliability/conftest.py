@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devstack.processes import BRIDGE_PYTHON, Service, free_port, http_ok, port_open
-from devstack.stack import LOCAL_SLACK, LOCAL_TELEGRAM, Stack
+from devstack.stack import LOCAL_SLACK, LOCAL_TELEGRAM, ONE_ADDRESS_FOR_MANY_CUSTOMERS, Stack
 
 
 @dataclass
@@ -97,6 +97,7 @@ async def start_replicas(
             "BRIDGE_INSTANCE": f"replica-{redis_db}-{index}",
             "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
             **LOCAL_SLACK,
+            **ONE_ADDRESS_FOR_MANY_CUSTOMERS,
         }
         if telegram:
             bridge_env |= LOCAL_TELEGRAM | {

@@ -318,7 +318,78 @@ async def test_staff_page_lists_threads(slack: Any) -> None:
             threads = await resp.json()
     assert "<script" in page and "src=" not in page  # no external assets
     assert threads["channel"] == {"id": "C0STAFF", "name": "support"}
-    assert [s["id"] for s in threads["staff"]] == ["U0ALICE", "U0BOB"]
+    assert [(s["id"], s["name"]) for s in threads["staff"]] == [
+        ("U0ALICE", "Alice"),
+        ("U0BOB", "Bob"),
+        ("U0GUEST", "Gita (guest)"),
+        ("U0PARTNER", "Omar (Acme Logistics)"),
+    ]
     (thread,) = threads["threads"]
     assert thread["parent"]["text"] == "a &lt;b&gt; c"
     assert [r["text"] for r in thread["replies"]] == ["on it"]
+
+
+async def test_users_show_who_is_a_guest_or_from_another_organisation(slack: Any) -> None:
+    base, _ = slack
+    bot = client(base)
+
+    async def user(user_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await bot.users_info(user=user_id))["user"]
+        return found
+
+    def flags(u: dict[str, Any]) -> tuple[Any, ...]:
+        return (u["team_id"], u["is_restricted"], u["is_ultra_restricted"], u["is_bot"])
+
+    assert flags(await user("U0ALICE")) == ("T0LOCAL", False, False, False)
+    assert flags(await user("U0GUEST")) == ("T0LOCAL", True, False, False)
+    partner = await user("U0PARTNER")
+    assert flags(partner) == ("T0PARTNER", False, False, False)
+    assert partner["profile"]["team"] == "T0PARTNER" and not partner["deleted"]
+    assert flags(await user("U0BOT")) == ("T0LOCAL", False, False, True)
+    with pytest.raises(SlackApiError) as exc:
+        await user("U0NOBODY")
+    assert exc.value.response["error"] == "user_not_found"
+
+    # A member of the partner organisation posts with their own team on the message.
+    posted = await client(base, "xoxp-U0PARTNER").chat_postMessage(channel="C0STAFF", text="hi")
+    assert (posted["message"]["team"], posted["message"]["user_team"]) == ("T0PARTNER",) * 2
+
+    assert (await bot.usergroups_users_list(usergroup="S0SUPPORT"))["users"] == ["U0ALICE"]
+    for group, error in (("S0NONE", "no_such_subteam"), ("", "invalid_arguments")):
+        with pytest.raises(SlackApiError) as exc:
+            await bot.usergroups_users_list(usergroup=group)
+        assert exc.value.response["error"] == error
+
+
+async def test_ephemeral_messages_reach_only_their_user_and_no_history(slack: Any) -> None:
+    base, rec = slack
+    bot = client(base)
+    parent = await bot.chat_postMessage(channel="C0STAFF", text="a thread")
+    await rec.wait_for(1)
+    shown = await bot.chat_postEphemeral(
+        channel="C0STAFF", user="U0GUEST", text="only for you", thread_ts=parent["ts"]
+    )
+    assert shown["message_ts"]
+    for kwargs, error in (
+        ({"channel": "C0MISSING", "user": "U0GUEST", "text": "x"}, "channel_not_found"),
+        ({"channel": "C0STAFF", "user": "U0NOBODY", "text": "x"}, "user_not_in_channel"),
+        ({"channel": "C0STAFF", "user": "U0GUEST", "text": ""}, "no_text"),
+        ({"channel": "C0STAFF", "user": "U0GUEST", "text": "x" * 40_001}, "msg_too_long"),
+    ):
+        with pytest.raises(SlackApiError) as exc:
+            await bot.chat_postEphemeral(**kwargs)
+        assert exc.value.response["error"] == error, kwargs
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/_test/ephemeral", params={"user": "U0GUEST"}) as resp:
+            guest = (await resp.json())["messages"]
+        async with http.get(f"{base}/_test/ephemeral", params={"user": "U0ALICE"}) as resp:
+            alice = (await resp.json())["messages"]
+    assert [(m["text"], m["thread_ts"], m["bot_id"]) for m in guest] == [
+        ("only for you", parent["ts"], "B0LOCAL")
+    ]
+    assert alice == []
+    # Never in the channel's history or thread, and no event for it.
+    replies = await bot.conversations_replies(channel="C0STAFF", ts=parent["ts"])
+    assert [m["text"] for m in replies["messages"]] == ["a thread"]
+    assert len(rec.requests) == 1

@@ -247,3 +247,51 @@ async def test_rate_limit_and_injected_faults(serve: Any) -> None:
         with pytest.raises(NetworkError):
             await bot.get_me()
         assert (await bot.get_me()).username == "northwind_support_bot"
+
+
+async def test_customer_edits_arrive_as_edited_message_updates(
+    telegram: str, receiver: Any
+) -> None:
+    rec, url = receiver
+    sent = await customer_says(telegram, "where is order 1234?")
+    async with aiohttp.ClientSession() as http:
+        for body, why in (
+            ({"chat_id": CHAT, "message_id": 999, "text": "x"}, "message to edit not found"),
+            ({"chat_id": CHAT, "message_id": sent["message_id"], "text": ""}, "non-empty"),
+            (
+                {"chat_id": CHAT, "message_id": sent["message_id"], "text": "where is order 1234?"},
+                "message is not modified",
+            ),
+        ):
+            async with http.post(f"{telegram}/_test/customer/edit", json=body) as resp:
+                assert resp.status == 400 and why in (await resp.json())["error"]
+    edit = await post(
+        telegram,
+        "/_test/customer/edit",
+        {"chat_id": CHAT, "message_id": sent["message_id"], "text": "where is order 1235?"},
+    )
+    async with make_bot(telegram) as bot:
+        # Only the kinds asked for are delivered: without edited_message the edit is dropped.
+        await bot.set_webhook(f"{url}/telegram", secret_token=SECRET, allowed_updates=["message"])
+        await customer_says(telegram, "thanks")
+        delivered = await rec.wait_for(2)
+        assert [json.loads(r.body).get("message", {}).get("text") for r in delivered] == [
+            "where is order 1234?",
+            "thanks",
+        ]
+        await bot.set_webhook(
+            f"{url}/telegram", secret_token=SECRET, allowed_updates=["message", "edited_message"]
+        )
+        second = await post(
+            telegram,
+            "/_test/customer/edit",
+            {"chat_id": CHAT, "message_id": sent["message_id"], "text": "order 1236, sorry"},
+        )
+        update = Update.de_json(json.loads((await rec.wait_for(3))[2].body), bot)
+    assert update.update_id == second["update_id"] != edit["update_id"]
+    assert update.edited_message is not None and update.message is None
+    assert update.edited_message.message_id == sent["message_id"]
+    assert update.edited_message.text == "order 1236, sorry"
+    assert update.edited_message.edit_date is not None
+    statuses = {u["update_id"]: u["status"] for u in await get(telegram, "/_test/updates")}
+    assert statuses[edit["update_id"]] == "filtered"

@@ -78,7 +78,12 @@ class FakeConversations:
         return Conversation.from_hash(conversation_id, data) if data else None
 
     async def ensure(
-        self, conversation_id: str, channel: Channel, external_id: str, display_name: str
+        self,
+        conversation_id: str,
+        channel: Channel,
+        external_id: str,
+        display_name: str,
+        ttl_s: int = 0,
     ) -> Conversation:
         data = self.w.hashes.setdefault(conversation_id, {})
         data.setdefault("channel", str(channel))
@@ -179,6 +184,7 @@ class FakeTranscripts:
         active_at_ms: int | None = None,
         live_event: list[str] | None = None,
         quota: tuple[str, int] | None = None,
+        retention_s: int = 0,
     ) -> Inbound:
         mode = Mode(self.w.hashes.get(conversation_id, {}).get("mode", Mode.BOT))
         if seen_key in self.w.seen:
@@ -239,6 +245,9 @@ class FakeFiles:
         file_id = f"file-{len(self.w.files) + 1}"
         self.w.files[file_id] = (attachment, owner)
         return file_id
+
+    async def attach(self, file_id: str) -> None:
+        pass  # fakes keep every file
 
     async def meta(self, file_id: str) -> FileMeta | None:
         found = self.w.files.get(file_id)

@@ -48,10 +48,16 @@ class SlackCalls:
             await self._limiter.slack_post_free(channel)
 
     async def __call__(
-        self, method: Method, timeout_s: float | None = None, **kwargs: Any
+        self,
+        method: Method,
+        timeout_s: float | None = None,
+        gives_way: bool = False,
+        **kwargs: Any,
     ) -> dict[str, Any]:
+        """Call `method` with `kwargs`. `gives_way`: a post that lets every other post waiting
+        for the channel go first (a guest's new thread: docs/abuse.md)."""
         if self._limiter is not None and method == self.client.chat_postMessage:
-            await self._limiter.slack_post(str(kwargs["channel"]))
+            await self._limiter.slack_post(str(kwargs["channel"]), gives_way)
         timeout = timeout_s or self.timeout_s
         try:
             async with asyncio.timeout(timeout):

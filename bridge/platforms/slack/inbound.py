@@ -7,6 +7,9 @@ verifies its signature (same check, same 401) and calls the reply handler itself
 handles everything else, including notes, `!intent`/`!new` mark commands (its middleware sees
 them), edits, files, reactions and all of interactivity. A middleware added to bolt that must
 see plain thread replies has to be reflected in `_plain_reply`.
+
+Who counts as staff is decided in the handlers themselves (platforms/slack/staff.py), so both
+paths check it; when Slack cannot say, the request fails and Slack redelivers it.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.platforms.slack import buttons, events, marks
 from bridge.platforms.slack.files import SlackFiles
 from bridge.platforms.slack.names import StaffNames
+from bridge.platforms.slack.staff import Notices, StaffDirectory, StaffUnknown
 from bridge.ports import MarksDoor, StaffDoor
 
 EVENTS_PATH = "/slack/events"
 INTERACTIVITY_PATH = "/slack/interactivity"
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 
 
 class SlackInbound:
@@ -38,20 +43,31 @@ class SlackInbound:
         desk: StaffDoor,
         staff_marks: MarksDoor,
         files: SlackFiles,
+        staff_usergroup: str = "",
     ) -> None:
         # process_before_response: Slack gets its 200 only once the reply is queued in Redis,
         # so a crash before that makes Slack retry instead of losing the reply.
         self.bolt = AsyncApp(
             client=client, signing_secret=signing_secret, process_before_response=True
         )
-        names = StaffNames(client)
-        self._staff_reply = events.register(self.bolt, desk, names, files, staff_channel)
-        buttons.register(self.bolt, desk, names, staff_channel)
-        marks.register(self.bolt, staff_marks, names, staff_channel)
+        self.directory = StaffDirectory(client, staff_usergroup)
+        notices = Notices(client)
+        names = StaffNames(self.directory)
+        self._staff_reply = events.register(
+            self.bolt, desk, names, files, staff_channel, self.directory, notices
+        )
+        buttons.register(self.bolt, desk, names, staff_channel, self.directory, notices)
+        marks.register(self.bolt, staff_marks, names, staff_channel, self.directory, notices)
         self._verifier = SignatureVerifier(signing_secret)
         self._staff_channel = staff_channel
 
     async def handle(self, request: web.Request) -> web.Response:
+        if not _unix_time(request.headers.get(TIMESTAMP_HEADER)):
+            # slack_sdk's check would fail on it with a ValueError (a 500); it is not Slack's.
+            return web.json_response(
+                {"error": f"invalid request: {TIMESTAMP_HEADER} must be a Unix time in seconds"},
+                status=401,
+            )
         if request.path == EVENTS_PATH:
             fast = await self._fast_reply(request)
             if fast is not None:
@@ -80,12 +96,15 @@ class SlackInbound:
         if not isinstance(event, dict) or not _plain_reply(event, self._staff_channel):
             return None
         # Bolt's own check (slack_sdk's verifier, 5-minute window) and its answer when it fails.
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "0")
+        timestamp = request.headers.get(TIMESTAMP_HEADER, "0")
         signature = request.headers.get("X-Slack-Signature", "")
         if not self._verifier.is_valid(raw, timestamp, signature):
             return web.json_response({"error": "invalid request"}, status=401)
         # As with bolt's process_before_response: the 200 goes out once the reply is queued.
-        await self._staff_reply(event, body)
+        try:
+            await self._staff_reply(event, body)
+        except StaffUnknown:  # Slack could not say who wrote it: Slack retries later
+            return web.json_response({"error": "could not check the author"}, status=503)
         return web.Response(status=200)
 
 
@@ -111,6 +130,14 @@ def _plain_reply(event: dict[str, Any], staff_channel: str) -> bool:
         and not text.lstrip().startswith("!")
         and events.is_staff_thread_reply(event, staff_channel)
     )
+
+
+def _unix_time(value: str | None) -> bool:
+    """Absent (the signature check then fails with a 401) or whole seconds, as Slack sends."""
+    if value is None:
+        return True
+    digits = value.strip().removeprefix("-")
+    return digits.isascii() and digits.isdigit() and len(digits) <= 12
 
 
 def _well_formed(body: object) -> bool:

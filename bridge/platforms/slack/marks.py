@@ -3,6 +3,8 @@ handoff thread, and `!intent <name>` / `!new <label>` thread replies, which stay
 
 Runs as a bolt middleware so it sees these events before the thread-reply listener (bolt runs
 only the first listener that matches): a mark command must never be relayed to the customer.
+Only staff mark (platforms/slack/staff.py): anyone else's command is dropped (they are told) and
+their reactions are not marks.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from bridge.learning.marks import MarkKind, is_command
 from bridge.models import StaffMessageRef
 from bridge.platforms.slack.mrkdwn import customer_words
 from bridge.platforms.slack.names import StaffNames
+from bridge.platforms.slack.staff import Notices, StaffDirectory
 from bridge.ports import MarksDoor
+from bridge.texts import staff as texts
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,14 @@ log = logging.getLogger(__name__)
 MARK_REACTIONS = {"robot_face": MarkKind.SHOULD_HANDLE, "new": MarkKind.NEW_TOPIC}
 
 
-def register(bolt: AsyncApp, marks: MarksDoor, names: StaffNames, staff_channel: str) -> None:
+def register(
+    bolt: AsyncApp,
+    marks: MarksDoor,
+    names: StaffNames,
+    staff_channel: str,
+    directory: StaffDirectory,
+    notices: Notices,
+) -> None:
     client = bolt.client
 
     @bolt.middleware
@@ -38,7 +49,15 @@ def register(bolt: AsyncApp, marks: MarksDoor, names: StaffNames, staff_channel:
             user = str(event.get("user") or "")
             ref = StaffMessageRef(event["channel"], str(event["ts"]), str(event["thread_ts"]))
             text = str(event.get("text") or "")
-            await marks.command(ref, text, user, await names.display_name(user))
+            refusal = await directory.refusal(user)
+            if refusal is None:
+                await marks.command(ref, text, user, await names.display_name(user))
+            else:
+                log.info("mark command by %s refused: %s", user, refusal)
+                once = f"slack-message:{ref.channel}:{ref.id}"
+                await notices.tell(
+                    refusal, ref.channel, user, texts.NOT_DONE_NOT_STAFF, once, ref.thread
+                )
             # Handled here, so the thread-reply listener never relays it; an explicit 200 stops
             # Slack from retrying the event.
             return BoltResponse(status=200, body="")
@@ -53,9 +72,12 @@ def register(bolt: AsyncApp, marks: MarksDoor, names: StaffNames, staff_channel:
             channel=item["channel"], ts=item["ts"], inclusive=True, limit=1000
         )
         post = next((m for m in found.get("messages") or [] if m.get("ts") == item["ts"]), None)
-        if post is None or not post.get("bot_id") or not post.get("thread_ts"):
+        if post is None or not post.get("thread_ts") or not await directory.is_ours(post):
             return  # only the bridge's own posts in a thread show customer messages
         user = str(event.get("user") or "")
+        if await directory.refusal(user) is not None:
+            log.info("mark reaction by %s ignored: not staff", user)
+            return
         added = event.get("type") == "reaction_added"
         mark = await marks.react(
             StaffMessageRef(item["channel"], str(item["ts"]), str(post["thread_ts"])),

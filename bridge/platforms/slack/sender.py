@@ -132,6 +132,7 @@ class SlackSender:
             text, blocks = await self._card(conversation)
             response = await self._calls(
                 self._client.chat_postMessage,
+                gives_way=job.guest,
                 channel=self._channel,
                 text=text,
                 blocks=blocks,
@@ -162,7 +163,8 @@ class SlackSender:
         lines = await self._store.transcripts.history_upto(job.conversation, job.upto)
         names = delivery.names
         seen = await self._seen(thread, delivery)
-        await self._post_parts(mrkdwn.transcript_posts(lines), names, seen, thread)
+        parts = mrkdwn.transcript_posts(lines)
+        await self._post_parts(parts, names, seen, thread, gives_way=job.guest)
 
     async def _post_lines(self, lines: list[str], thread: str, delivery: Delivery) -> None:
         """Post the lines (one per stream entry when joined) into the thread, leaving out what
@@ -178,10 +180,15 @@ class SlackSender:
         await self._post_parts(mrkdwn.split_posts(["\n".join(lines)]), names, seen, thread)
 
     async def _post_parts(
-        self, parts: list[str], names: list[str], seen: dict[str, Seen], thread: str
+        self,
+        parts: list[str],
+        names: list[str],
+        seen: dict[str, Seen],
+        thread: str,
+        gives_way: bool = False,
     ) -> None:
         """Post `parts` of one delivery in order; a single entry's parts that an earlier
-        attempt posted are left out."""
+        attempt posted are left out. `gives_way`: a guest's new thread (docs/abuse.md)."""
         done = seen[names[0]].ts if len(names) == 1 and names[0] in seen else {}
         if done and len(done) >= len(parts):
             log.info("thread post %s: already in Slack; not posted again", names[0])
@@ -195,6 +202,7 @@ class SlackSender:
             try:
                 await self._calls(
                     self._client.chat_postMessage,
+                    gives_way=gives_way,
                     channel=self._channel,
                     text=part,
                     thread_ts=thread,

@@ -1,4 +1,8 @@
-"""Telegram webhook: verifies the secret, turns updates into customer messages for the router."""
+"""Telegram webhook: verifies the secret, turns updates into customer messages for the router.
+
+A customer's edit (an `edited_message` update) is a new customer line that says it is an edit,
+recorded once per update like any message: staff see it in the thread, or the assistant answers
+it. Telegram sends no update when a message is deleted, so there is nothing to withdraw."""
 
 from __future__ import annotations
 
@@ -25,6 +29,10 @@ WEBHOOK_PATH = "/telegram/webhook"
 # Telegram's own commands: /start (with the link code of `t.me/<bot>?start=<code>`, or none),
 # and ours to undo a link.
 START, UNLINK = "/start", "/unlink"
+# What an edited message's line starts with (like the 📎/📷 labels of files).
+EDITED = "✏️ (edited)"
+# The updates the bridge reads; the webhook is registered for these (bridge/app.py).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 
 class TelegramWebhook:
@@ -45,6 +53,10 @@ class TelegramWebhook:
             if not isinstance(data, dict):
                 raise ValueError("the body must be a JSON object")
             update = Update.de_json(data, self._bot)
+        except web.HTTPRequestEntityTooLarge as exc:  # no update Telegram sends is this large
+            return web.json_response(
+                {"ok": False, "error": f"the update is too large: {exc.text}"}, status=413
+            )
         except Exception as exc:  # anything ptb cannot read (wrong types, absurd values)
             return web.json_response(
                 {"ok": False, "error": f"not a Telegram update: {exc}"}, status=400
@@ -66,6 +78,7 @@ class TelegramWebhook:
     async def _customer_line(
         self, update: Update, chat: int, name: str, text: str, payload: str
     ) -> web.Response:
+        edited = update.edited_message is not None
         door = self._door
         conversation = await door.ensure(conversation_id(chat), Channel.TELEGRAM, str(chat), name)
         if not await door.within_quota(conversation):
@@ -73,14 +86,14 @@ class TelegramWebhook:
             await door.slow_down(conversation, CustomerQuota.window())
             return web.json_response({"ok": True, "rate_limited": True})
         command, _, argument = text.strip().partition(" ")
-        if not payload and command in (START, UNLINK):
+        if not payload and not edited and command in (START, UNLINK):
             return await self._command(update, conversation, command, argument.strip())
         # Fetched before the update is acknowledged: if Telegram's file server fails, the update
         # is redelivered rather than the photo lost.
         attachment = await _attachment(self._bot, update)
         inbound = await door.accept(
             conversation,
-            Message(role=Role.CUSTOMER, text=text),
+            Message(role=Role.CUSTOMER, text=text, edited=edited),
             str(update.update_id),
             attachment=attachment,
             payload=payload,
@@ -120,17 +133,21 @@ def add_routes(app: web.Application, key: web.AppKey[TelegramWebhook]) -> None:
 
 def _customer_message(update: Update) -> tuple[int, str, str, str] | None:
     """(chat id, display name, text to record, payload for the assistant) or None."""
-    if update.message is not None and update.message.text:
-        message = update.message
+    message = update.message or update.edited_message
+    if message is not None and (message.text or message.photo or message.document):
         user = message.from_user
-        return message.chat.id, user.full_name if user else "", message.text or "", ""
-    if update.message is not None and (update.message.photo or update.message.document):
-        message = update.message
-        user = message.from_user
-        document = message.document
-        label = f"📎 {document.file_name or 'File'}" if document else "📷 Photo"
-        text = f"{label}: {message.caption}" if message.caption else label
-        return message.chat.id, user.full_name if user else "", text, ""
+        name = user.full_name if user else ""
+        if message.text:
+            text = message.text
+        else:
+            document = message.document
+            label = f"📎 {document.file_name or 'File'}" if document else "📷 Photo"
+            text = f"{label}: {message.caption}" if message.caption else label
+        if update.edited_message is not None:
+            if not isinstance(text, str) or text.lstrip().startswith("/"):
+                return None  # an edited command is not run again (nor its link code kept)
+            text = f"{EDITED} {text}"
+        return message.chat.id, name, text, ""
     query = update.callback_query
     if query is not None and query.data and query.message is not None:
         # An inaccessible (old) message has no keyboard; the raw data is shown instead.

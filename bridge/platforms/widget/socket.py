@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
 
+from bridge.limits import AbuseLimits, Refusal
 from bridge.models import Channel, Conversation, Message, Role
 from bridge.platforms.widget import wire
+from bridge.platforms.widget.clients import Client
 from bridge.platforms.widget.hub import WidgetHub
 from bridge.platforms.widget.sessions import SessionTokens
 from bridge.ports import CustomerDoor, IdentityDoor
 from bridge.texts import customers as texts
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
 MAX_FRAME_BYTES = 8 * 1024
@@ -25,10 +31,26 @@ SOCKET_MAX_MSG_SIZE = 1024 * 1024
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str, client_msg_id: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        client_msg_id: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.client_msg_id = client_msg_id
+        self.retry_after_s = retry_after_s
+
+    @classmethod
+    def limited(cls, refusal: Refusal, client_msg_id: str | None) -> FrameError:
+        return cls(
+            "rate_limited",
+            texts.limited(refusal.retry_after_s),
+            client_msg_id,
+            refusal.retry_after_s,
+        )
 
 
 async def serve_socket(
@@ -37,12 +59,24 @@ async def serve_socket(
     identities: IdentityDoor,
     sessions: SessionTokens,
     hub: WidgetHub,
-) -> web.WebSocketResponse:
+    client: Client,
+    limits: AbuseLimits | None = None,
+) -> web.StreamResponse:
+    if limits is not None:
+        refused = await limits.connection(client.source)
+        if refused is not None:
+            # Before the handshake: a flood of connections costs a refusal each, no more. The
+            # widget reconnects with its back-off.
+            retry = str(max(1, round(refused.retry_after_s)))
+            message = texts.limited(refused.retry_after_s)
+            return web.json_response(
+                {"error": "rate_limited", "message": message, "retry_after": refused.retry_after_s},
+                status=429,
+                headers={"Retry-After": retry},
+            )
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=SOCKET_MAX_MSG_SIZE)
     await socket.prepare(request)
-    # Where the customer writes from, for the shop's limit on failed order checks.
-    source = f"web:{request.remote or 'unknown'}"
-    session = WidgetSession(door, identities, sessions, hub, socket, source)
+    session = WidgetSession(door, identities, sessions, hub, socket, client, limits)
     try:
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
@@ -64,11 +98,17 @@ class WidgetSession:
         sessions: SessionTokens,
         hub: WidgetHub,
         socket: web.WebSocketResponse,
-        source: str,
+        client: Client,
+        limits: AbuseLimits | None = None,
     ) -> None:
         self._door = door
         self._identities = identities
-        self._source = source
+        # Where the customer writes from: for the abuse limits and the shop's limit on failed
+        # order checks.
+        self._source = client.source
+        self._origin = client.origin
+        self._limits = limits
+        self._stored = False
         self._sessions = sessions
         self._hub = hub
         self._socket = socket
@@ -86,11 +126,19 @@ class WidgetSession:
                 await self._message(frame)
         except FrameError as error:
             await self.send_error(error)
+        except RedisError as exc:
+            # Redis is down or full (it refuses writes rather than evict: docs/deployment.md).
+            # Nothing was recorded; the widget keeps the message and sends it again.
+            log.error("widget frame not handled, Redis refused: %s", exc)
+            msg_id = _client_msg_id(raw)
+            await self.send_error(FrameError("unavailable", texts.UNAVAILABLE, msg_id, 30.0))
 
     async def send_error(self, error: FrameError) -> None:
         frame: dict[str, Any] = {"type": "error", "code": error.code, "message": str(error)}
         if error.client_msg_id:
             frame["client_msg_id"] = error.client_msg_id
+        if error.retry_after_s is not None:
+            frame["retry_after"] = round(error.retry_after_s, 1)
         await self._socket.send_json(frame)
 
     def close(self) -> None:
@@ -99,7 +147,7 @@ class WidgetSession:
 
     async def _hello(self, frame: dict[str, Any]) -> None:
         token = frame.get("token")
-        conversation_id = self._sessions.verify(token) if token is not None else None
+        conversation_id = await self._sessions.verify(token) if token is not None else None
         if token is not None and conversation_id is None:
             await self.send_error(FrameError("bad_token", texts.UNKNOWN_SESSION))
         since = frame.get("since")
@@ -128,6 +176,7 @@ class WidgetSession:
             reason = texts.identity_refused(str(session.refused))
             await self.send_error(FrameError("bad_identity", reason))
         conversation = session.conversation
+        self._stored = session.stored
         if conversation.id != conversation_id:
             since = None
         elif only_if_changed:
@@ -161,6 +210,12 @@ class WidgetSession:
             raise FrameError("too_large", texts.text_too_long(MAX_TEXT_CHARS), client_msg_id)
         if self._conversation is None:
             raise FrameError("bad_frame", "send `hello` first", client_msg_id)
+        if self._limits is not None:
+            refused = await self._limits.message(self._source)
+            if refused is not None:
+                raise FrameError.limited(refused, client_msg_id)
+        if not self._stored:
+            await self._begin(client_msg_id)
         conversation = self._conversation
         message = Message(role=Role.CUSTOMER, text=text, client_msg_id=client_msg_id)
         file_id = frame.get("file")
@@ -180,6 +235,11 @@ class WidgetSession:
             check_quota=True,
             payload=_slash_payload(payload),
         )
+        if inbound.ended:
+            # Erased (`make forget`) or expired while the socket was open: start afresh; the
+            # widget sends the message again in the new conversation.
+            await self._start(None, None, None)
+            raise FrameError("session_ended", texts.SESSION_ENDED, client_msg_id, 0.5)
         if inbound.over_quota:
             raise FrameError(
                 "rate_limited",
@@ -195,6 +255,25 @@ class WidgetSession:
         self._turns.add(turn)
         turn.add_done_callback(self._turns.discard)
 
+    async def _begin(self, client_msg_id: str) -> None:
+        """The first message of a conversation stores it, if this source and origin may start
+        one now."""
+        assert self._conversation is not None
+        if self._limits is not None:
+            refused = await self._limits.new_conversation(self._source, self._origin)
+            if refused is not None:
+                raise FrameError.limited(refused, client_msg_id)
+        self._conversation = await self._identities.begin(self._conversation)
+        self._stored = True
+
+
+def _client_msg_id(raw: str) -> str | None:
+    try:
+        value = json.loads(raw).get("client_msg_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and len(value) <= MAX_CLIENT_MSG_ID else None
+
 
 def _parse(raw: str) -> dict[str, Any]:
     if len(raw.encode()) > MAX_FRAME_BYTES:
@@ -205,6 +284,13 @@ def _parse(raw: str) -> dict[str, Any]:
         raise FrameError("bad_json", "the frame is not valid JSON") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_json", "the frame must be a JSON object")
+    try:
+        # JSON may spell a lone surrogate (\ud800), which no store can encode.
+        json.dumps(frame, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        msg_id = frame.get("client_msg_id")
+        ok_id = msg_id if isinstance(msg_id, str) and msg_id.isascii() else None
+        raise FrameError("bad_frame", "the frame must be valid Unicode text", ok_id) from None
     if frame.get("type") not in ("hello", "identify", "message"):
         raise FrameError("bad_frame", "`type` must be `hello`, `identify` or `message`")
     return frame

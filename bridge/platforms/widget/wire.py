@@ -28,11 +28,18 @@ def message(m: Message) -> dict[str, Any]:
         wire["edited"] = True
     if m.file_id:
         wire["file"] = {
-            "url": f"{FILES_PATH}/{m.file_id}/{quote(m.file_name or 'file')}",
+            "url": f"{FILES_PATH}/{m.file_id}/{url_name(m.file_name)}",
             "name": m.file_name,
             "type": m.file_type,
         }
     return wire
+
+
+def url_name(file_name: str) -> str:
+    """The file's name as the last segment of its link: a slash in it ("a/b.png") would make
+    the link another path, so it is replaced, and the rest is percent-encoded."""
+    name = (file_name or "file").replace("/", "_").replace("\\", "_")
+    return quote(name, safe="")
 
 
 def message_frame(m: Message) -> str:

@@ -23,6 +23,8 @@
   const WELCOME_TIMEOUT_MS = 15000;
   const HISTORY_TIMEOUT_MS = 3000;
   const RATE_LIMIT_RETRY_MS = 5000;
+  // Errors after which the same message is sent again (docs/widget-protocol.md, "Errors").
+  const RETRY_CODES = new Set(["rate_limited", "unavailable", "session_ended"]);
   const ROLES = ["customer", "bot", "staff", "system"];
 
   // --- where we were loaded from -----------------------------------------------------------
@@ -729,9 +731,10 @@
         if (f.code === "bad_token" && sentToken !== null && loadToken() === sentToken) dropToken();
         const p = f.client_msg_id ? pending.get(f.client_msg_id) : undefined;
         if (p) {
-          if (f.code === "rate_limited") {
-            p.sentOn = null; // "wait and send again"
-            setTimeout(() => { if (pending.get(f.client_msg_id) === p) transmit(p); }, RATE_LIMIT_RETRY_MS);
+          if (RETRY_CODES.has(f.code)) {
+            p.sentOn = null; // "wait and send again", as long as the bridge asked
+            const wait = typeof f.retry_after === "number" ? f.retry_after * 1000 : RATE_LIMIT_RETRY_MS;
+            setTimeout(() => { if (pending.get(f.client_msg_id) === p) transmit(p); }, Math.max(wait, 200));
           } else {
             pending.delete(f.client_msg_id);
             p.node.dataset.status = "failed";
