@@ -16,14 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from bridge import keys
-
-REFUSALS = Counter(
-    "bridge_limit_refusals", "Requests refused by an abuse limit (docs/abuse.md).", ["limit"]
-)
+from bridge.observability import metrics
 
 # KEYS: one per bucket. ARGV: per bucket, its cost, ms per unit of cost, and capacity in ms.
 # Answers {0, 0} (taken from every bucket) or {ms to wait, the index of the first full bucket}.
@@ -95,16 +91,16 @@ class RecentRefusals:
         for bucket in buckets:
             until = self._until.get((bucket.limit, bucket.subject))
             if until is not None and until > now:
-                return Refusal(bucket.limit, until - now)
+                return Refusal(bucket.limit, max(1.0, until - now))
         return None
 
-    def remember(self, bucket: Bucket, refusal: Refusal) -> None:
+    def remember(self, bucket: Bucket, wait_s: float) -> None:
         if len(self._until) >= self.MAX_ENTRIES:
             now = self._clock()
             self._until = {k: u for k, u in self._until.items() if u > now}
             if len(self._until) >= self.MAX_ENTRIES:
                 self._until.clear()  # a flood of distinct subjects: start over
-        self._until[(bucket.limit, bucket.subject)] = self._clock() + refusal.retry_after_s
+        self._until[(bucket.limit, bucket.subject)] = self._clock() + wait_s
 
 
 class Limiter:
@@ -119,7 +115,7 @@ class Limiter:
             return None
         known = self._recent.refusal(active)
         if known is not None:
-            REFUSALS.labels(known.limit).inc()
+            metrics.limit_refused(known.limit)
             return known
         args: list[Any] = []
         for bucket in active:
@@ -130,10 +126,9 @@ class Limiter:
         if not int(wait_ms):
             return None
         bucket = active[int(index) - 1]
-        REFUSALS.labels(bucket.limit).inc()
-        refusal = Refusal(bucket.limit, max(1.0, int(wait_ms) / 1000))
-        self._recent.remember(bucket, Refusal(bucket.limit, int(wait_ms) / 1000))
-        return refusal
+        metrics.limit_refused(bucket.limit)
+        self._recent.remember(bucket, int(wait_ms) / 1000)
+        return Refusal(bucket.limit, max(1.0, int(wait_ms) / 1000))
 
 
 def _subject(subject: str) -> str:

@@ -91,6 +91,9 @@ FILES_MAX_BYTES = Gauge(
 REDIS_USED_MEMORY = Gauge(
     "bridge_redis_used_memory_bytes", "Memory the bridge's Redis uses (INFO memory used_memory)."
 )
+LIMIT_REFUSALS = Counter(
+    "bridge_limit_refusals", "Requests refused by an abuse limit (docs/abuse.md).", ["limit"]
+)
 REDIS_MAXMEMORY = Gauge(
     "bridge_redis_maxmemory_bytes",
     "The bridge's Redis maxmemory (0: no cap); writes fail beyond it (noeviction).",
@@ -173,6 +176,10 @@ async def refresh_queue_depths(redis: Redis) -> None:
                 pending_total += int(pending.get("pending", 0))
         QUEUE_LENGTH.labels(stream=name).set(length_total)
         QUEUE_PENDING.labels(stream=name).set(pending_total)
+
+
+def limit_refused(limit: str) -> None:
+    LIMIT_REFUSALS.labels(limit).inc()
 
 
 def files_held(held_bytes: int, max_bytes: int) -> None:

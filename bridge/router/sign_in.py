@@ -103,7 +103,14 @@ class SignIn:
     async def begin(self, conversation: Conversation) -> Conversation:
         """Store a widget conversation at its first message, with who is signed in to it and
         where from; every key it writes expires."""
-        stored = await self._store.conversations.create(conversation, self._retention_s)
+        stored = await self._store.conversations.ensure(
+            conversation.id,
+            conversation.channel,
+            conversation.external_id,
+            conversation.display_name,
+            self._retention_s,
+            source=conversation.source,
+        )
         if conversation.customer is not None:
             await self._store.identities.bind(conversation.id, conversation.customer)
         return replace(stored, customer=conversation.customer, source=conversation.source)

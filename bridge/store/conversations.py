@@ -147,22 +147,6 @@ class Conversations:
         data: Any = await self._redis.hgetall(keys.conversation(conversation_id))
         return Conversation.from_hash(conversation_id, data) if _stored(data) else None
 
-    async def create(self, conversation: Conversation, ttl_s: int) -> Conversation:
-        """Store a conversation that so far lived only in its widget session (kept as it is if
-        it exists), expiring after `ttl_s` (0: never) like the rest of its data."""
-        key = keys.conversation(conversation.id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "channel", str(conversation.channel))
-            pipe.hsetnx(key, "external_id", conversation.external_id)
-            pipe.hsetnx(key, "mode", str(Mode.BOT))
-            if conversation.source:
-                pipe.hset(key, "source", conversation.source)
-            if ttl_s:
-                pipe.expire(key, ttl_s)
-            pipe.hgetall(key)
-            *_, data = await pipe.execute()
-        return Conversation.from_hash(conversation.id, data)
-
     async def ensure(
         self,
         conversation_id: str,
@@ -170,9 +154,11 @@ class Conversations:
         external_id: str,
         display_name: str,
         ttl_s: int = 0,
+        source: str = "",
     ) -> Conversation:
-        """The conversation, stored now if it was not (a chat's first message), expiring
-        after `ttl_s` (0: never) unless it is active again."""
+        """The conversation, stored now if it was not (its first message), expiring after
+        `ttl_s` (0: never) unless it is active again. `source`: where the customer writes from
+        (kept when given)."""
         key = keys.conversation(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "channel", str(channel))
@@ -180,6 +166,8 @@ class Conversations:
             pipe.hsetnx(key, "mode", str(Mode.BOT))
             if display_name:
                 pipe.hset(key, "display_name", display_name)
+            if source:
+                pipe.hset(key, "source", source)
             if ttl_s:
                 pipe.expire(key, ttl_s)
             pipe.hgetall(key)

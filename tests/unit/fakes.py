@@ -84,8 +84,11 @@ class FakeConversations:
         external_id: str,
         display_name: str,
         ttl_s: int = 0,
+        source: str = "",
     ) -> Conversation:
         data = self.w.hashes.setdefault(conversation_id, {})
+        if source:
+            data["source"] = source
         data.setdefault("channel", str(channel))
         data.setdefault("external_id", external_id)
         data.setdefault("mode", str(Mode.BOT))

@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bridge import keys
-from bridge.limits import AbuseLimits
+from bridge.limits import AbuseLimits, Refusal
 from bridge.models import Attachment
 from bridge.platforms.widget.clients import Client
 from bridge.platforms.widget.sessions import SessionTokens
@@ -97,9 +97,7 @@ async def _upload(
         # Counted before the body is read: a refused upload costs no more than its headers.
         refused = await limits.upload(client.source, conversation_id, declared)
         if refused is not None:
-            return _error(
-                429, "rate_limited", texts.limited(refused.retry_after_s), refused.retry_after_s
-            )
+            return limited(refused)
     data = bytearray()
     async for chunk in request.content.iter_chunked(64 * 1024):
         data += chunk
@@ -115,8 +113,7 @@ async def _upload(
     if limits is not None and declared is None:  # sent in chunks: counted once read
         refused = await limits.upload(client.source, conversation_id, len(data))
         if refused is not None:
-            message = texts.limited(refused.retry_after_s)
-            return _error(429, "rate_limited", message, refused.retry_after_s)
+            return limited(refused)
     name = (request.query.get("name") or "file")[:200]
     kind = request.content_type or "application/octet-stream"
     try:
@@ -124,6 +121,11 @@ async def _upload(
     except FilesFull:
         return _error(507, "storage_full", texts.FILES_FULL, retry_after_s=600)
     return web.json_response({"file_id": file_id}, headers=_CORS)
+
+
+def limited(refusal: Refusal) -> web.Response:
+    """HTTP 429 for a request an abuse limit refused (an upload, a widget connection)."""
+    return _error(429, "rate_limited", texts.limited(refusal.retry_after_s), refusal.retry_after_s)
 
 
 def _error(

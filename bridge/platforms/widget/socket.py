@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from bridge.limits import AbuseLimits, Refusal
 from bridge.models import Channel, Conversation, Message, Role
-from bridge.platforms.widget import wire
+from bridge.platforms.widget import http, wire
 from bridge.platforms.widget.clients import Client
 from bridge.platforms.widget.hub import WidgetHub
 from bridge.platforms.widget.sessions import SessionTokens
@@ -67,13 +67,7 @@ async def serve_socket(
         if refused is not None:
             # Before the handshake: a flood of connections costs a refusal each, no more. The
             # widget reconnects with its back-off.
-            retry = str(max(1, round(refused.retry_after_s)))
-            message = texts.limited(refused.retry_after_s)
-            return web.json_response(
-                {"error": "rate_limited", "message": message, "retry_after": refused.retry_after_s},
-                status=429,
-                headers={"Retry-After": retry},
-            )
+            return http.limited(refused)
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=SOCKET_MAX_MSG_SIZE)
     await socket.prepare(request)
     session = WidgetSession(door, identities, sessions, hub, socket, client, limits)
