@@ -2,6 +2,12 @@
 
 A request about an order from a customer the shop has not signed in first asks for the email or
 postcode on that order (actions/identity.py); a change asks "yes or no?" before it is made.
+
+Before anything else, at any turn (issue 15): a request for a person, by its own detector and
+bar (bot/nlu/person_request.py), hands over; so does a message in a language the assistant does
+not answer (bot/nlu/language.py). A follow-up keeps the topic of the last answer ("and
+10236?"), and an answer the customer says did not help, or would only be said again, goes to a
+person instead (actions/followup.py).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, identity, routing
+from actions import followup, handoff, identity, routing
 from actions.answers import ANSWERS, Details, answer, extract, resolve_intent
 from actions.backend import BackendError, NotFound, get_backend
 from actions.backend.base import TooManyAttempts
@@ -53,19 +59,30 @@ class ActionRoute(Action):
         text = tracker.latest_message.get("text") or ""
         outcome = table.outcome(intent)
         pending = tracker.get_slot("pending")
+        awaited = _awaited_kind(pending, tracker) if pending else ""
+        # The very detail we asked for ("ana@example.com", "10234") is an answer, not a request
+        # for a person, whatever a classifier made of it; a phrase of the lexicon still is.
+        detail = bool(pending) and awaited != CONFIRM and _is_short_detail(awaited, text)
 
+        if handoff.person_requested(tracker, by_phrase_only=detail):
+            return [*handoff.hand_over(dispatcher, tracker, handoff.EXPLICIT_REQUEST), *_clear()]
+        if handoff.foreign_language(tracker) and not detail:
+            return [*handoff.hand_over(dispatcher, tracker, handoff.LANGUAGE), *_clear()]
         if pending and intent == STOP_INTENT:
             dispatcher.utter_message(response="utter_stopped")
             return _clear()
-        awaited = _awaited_kind(pending, tracker) if pending else ""
         if awaited == CONFIRM and intent in (AFFIRM, DENY):
             return _confirmed(dispatcher, tracker, pending, intent == AFFIRM)
-        # A short reply carrying the awaited detail ("ana@example.com", "10234") answers our
-        # question whatever the classifier made of it.
-        if pending and awaited != CONFIRM and _is_short_detail(awaited, text):
+        # A short reply carrying the awaited detail answers our question whatever the
+        # classifier made of it.
+        if detail:
             return _reply(dispatcher, tracker, pending, text)
         if outcome == "handoff":
-            return [*handoff.hand_over(dispatcher, tracker, table.handoff[intent]), *_clear()]
+            reason = followup.handoff_reason(table.handoff[intent], tracker)
+            return [*handoff.hand_over(dispatcher, tracker, reason), *_clear()]
+        last = followup.topic_of(tracker, text, outcome)
+        if last is not None:
+            return _proceed(dispatcher, tracker, last, {}, text)
         # Other replies are usually out of scope for the classifier; any text answers
         # "what's the new address?".
         if pending and awaited != CONFIRM and (outcome == "abstain" or awaited == "address"):
@@ -192,6 +209,9 @@ def _proceed(
         params = {"number": details.get("order_number", "")}
         dispatcher.utter_message(response=ASK[missing[0]], **params)
         return [SlotSet("misses", 0), SlotSet("pending", key), SlotSet("details", details)]
+    if followup.would_repeat(tracker, key, details):
+        # The same answer again would not help: a person looks at it instead.
+        return [*handoff.hand_over(dispatcher, tracker, handoff.NOT_RESOLVED), *_clear()]
     asking = identity.asking(tracker, details)
     try:
         answer(key, details, asking, dispatcher, ask=bool(missing))
@@ -201,7 +221,7 @@ def _proceed(
         return [*handoff.hand_over(dispatcher, tracker, handoff.BACKEND_FAILED), *_clear()]
     if missing and _asked_to_confirm(dispatcher, spec.confirm is not None):
         return [SlotSet("misses", 0), SlotSet("pending", key), SlotSet("details", details)]
-    return [SlotSet("misses", 0), *_clear()]
+    return [SlotSet("misses", 0), *_clear(), followup.answered(key, details)]
 
 
 def _asked_to_confirm(dispatcher: CollectingDispatcher, confirmable: bool) -> bool:

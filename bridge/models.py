@@ -38,6 +38,8 @@ class HandoffReason(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     BACKEND_FAILED = "backend_failed"
     BOT_UNAVAILABLE = "bot_unavailable"
+    LANGUAGE = "language"  # written in a language the assistant does not answer
+    NOT_RESOLVED = "not_resolved"  # the bot's answer did not resolve it
 
     @classmethod
     def parse(cls, value: object) -> HandoffReason:
@@ -129,6 +131,9 @@ class Conversation:
     # Where the customer writes from (a browser's address, a chat): the shop limits failed
     # order checks per source.
     source: str = ""
+    # The language the customer wrote in when it is not English (ISO 639-1, for the card and
+    # for what the bridge tells them); empty for English.
+    language: str = ""
 
     @classmethod
     def from_hash(cls, conversation_id: str, data: dict[str, str]) -> Conversation:
@@ -154,6 +159,7 @@ class Conversation:
             bot_reset=data.get("bot_reset") == "1",
             customer=Customer.from_fields(data),
             source=data.get("source", ""),
+            language=data.get("language", ""),
         )
 
 

@@ -39,11 +39,18 @@ class TurnDecision:
         )
 
 
+# The metadata key carrying what the customer saw on a quick reply they tapped (its title).
+SAID = "said"
+
+
 @dataclass(frozen=True)
 class BotTurn:
     replies: list[Message]
     handoff: HandoffReason | None
     decision: TurnDecision | None = None
+    # The customer's language, when the assistant handed over because it does not answer in it
+    # or heard a request for a person in it (ISO 639-1; empty for English).
+    language: str = ""
 
 
 class RasaClient:
@@ -111,7 +118,13 @@ class RasaClient:
 
 
 def _understood(event: dict[str, Any]) -> RecentIntent:
+    """One user event of the tracker as the card shows it: the words the customer wrote or
+    tapped (a quick reply reaches Rasa as its payload, with its title in the metadata)."""
     parse = event.get("parse_data") or {}
+    metadata = event.get("metadata")
+    said = metadata.get(SAID) if isinstance(metadata, dict) else None
+    if isinstance(said, str) and said:
+        event = {**event, "text": said}
     intent = parse.get("intent") or {}
     name, confidence = intent.get("name") or "", float(intent.get("confidence") or 0.0)
     if name == "nlu_fallback":
@@ -129,12 +142,14 @@ def parse_turn(items: list[Any]) -> BotTurn:
     replies: list[Message] = []
     handoff: HandoffReason | None = None
     decision: TurnDecision | None = None
+    language = ""
     for item in items:
         if not isinstance(item, dict):
             continue
         custom = item.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
             handoff = HandoffReason.parse(custom["handoff"].get("reason"))
+            language = _language_code(custom["handoff"].get("language"))
             continue
         if isinstance(custom, dict) and "turn" in custom:
             # For the bridge only (review, topic spikes): never shown to the customer.
@@ -149,4 +164,10 @@ def parse_turn(items: list[Any]) -> BotTurn:
             if isinstance(b, dict) and b.get("title") and b.get("payload")
         )
         replies.append(Message(role=Role.BOT, text=text, buttons=buttons))
-    return BotTurn(replies=replies, handoff=handoff, decision=decision)
+    return BotTurn(replies=replies, handoff=handoff, decision=decision, language=language)
+
+
+def _language_code(value: object) -> str:
+    """An ISO 639-1 code as the assistant reports it, or "" for anything else."""
+    code = str(value or "").strip().lower()
+    return code if len(code) == 2 and code.isascii() and code.isalpha() else ""

@@ -20,7 +20,9 @@ NLU = Path(__file__).resolve().parents[1] / "data" / "nlu"
 
 
 def normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", re.sub(r"\s+", " ", text.lower())).strip()
+    """Lower case, punctuation dropped, spaces collapsed; letters of every script kept (an
+    ASCII-only filter would make every Chinese or Russian row equal to every other)."""
+    return re.sub(r"[^\w ]|_", "", re.sub(r"\s+", " ", text.casefold())).strip()
 
 
 def training_texts(folder: Path = NLU) -> dict[str, str]:

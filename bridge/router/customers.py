@@ -32,7 +32,7 @@ from bridge.observability.timeline import Timeline
 from bridge.office_hours import Availability, describe_moment
 from bridge.outbox.jobs import Notice, PostCustomerLine, PostNotice
 from bridge.outbox.outbox import Outbox
-from bridge.rasa_client import RasaClient, RasaUnavailable
+from bridge.rasa_client import SAID, RasaClient, RasaUnavailable
 from bridge.rate_limits import CustomerQuota
 from bridge.router.routes import CustomerRoute, customer_route
 from bridge.router.turn_locks import TurnLocks
@@ -218,7 +218,11 @@ class CustomerSide:
                 await self._rasa.restart(conversation.id)
                 await self._store.conversations.bot_was_reset(conversation.id)
             said = payload or _words(inbound.message.text)
-            turn = await self._rasa.send(conversation.id, said, _who_is_asking(conversation))
+            metadata = _who_is_asking(conversation)
+            if payload:
+                # The card shows the words the customer tapped, not the payload (issue 15).
+                metadata[SAID] = inbound.message.text
+            turn = await self._rasa.send(conversation.id, said, metadata)
         except RasaUnavailable as exc:
             log.warning("rasa unavailable for %s: %s", conversation.id, exc)
             await self._hand_over(conversation, HandoffReason.BOT_UNAVAILABLE, inbound.message.text)
@@ -226,7 +230,7 @@ class CustomerSide:
         for reply in turn.replies:
             await self._outbox.to_customer(conversation, reply)
         if turn.handoff is not None:
-            await self._hand_over(conversation, turn.handoff, inbound.message.text)
+            await self._hand_over(conversation, turn.handoff, inbound.message.text, turn.language)
         if self._learning is not None:
             await self._learning.record_turn(
                 conversation, inbound.message, turn.decision, str(turn.handoff or "")
@@ -246,7 +250,7 @@ class CustomerSide:
             )
 
     async def _hand_over(
-        self, conversation: Conversation, reason: HandoffReason, trigger: str
+        self, conversation: Conversation, reason: HandoffReason, trigger: str, language: str = ""
     ) -> None:
         upto = await self._store.transcripts.last_id(conversation.id)
         intents = (
@@ -269,6 +273,7 @@ class CustomerSide:
             transcript_upto=upto,
             # Gives way only from the guests' own partitions, where it holds up no one else.
             guest=conversation.customer is None and keys.is_guest_conversation(conversation.id),
+            language=language,
         )
         if conversation.customer is None and self._limits is not None:
             refused = await self._limits.guest_handoff(_source(conversation))
@@ -285,11 +290,11 @@ class CustomerSide:
         if self._timeline is not None:
             await self._timeline.handed_over(conversation.id, str(reason))
         await self._outbox.to_customer(
-            conversation, Message(role=Role.SYSTEM, text=texts.handoff_notice(reason))
+            conversation, Message(role=Role.SYSTEM, text=texts.handoff_notice(reason, language))
         )
         if hours is not None and after_hours:
             notice = texts.after_hours_notice(
-                hours.describe(), describe_moment(hours.next_open(now))
+                hours.describe(), describe_moment(hours.next_open(now)), language
             )
             await self._outbox.to_customer(conversation, Message(role=Role.SYSTEM, text=notice))
 

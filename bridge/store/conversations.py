@@ -18,7 +18,8 @@ from bridge.outbox.queues import ENQUEUE_LUA, stage
 # the thread's opening jobs in the same step, ahead of anything the customer says next. A
 # returning customer's previous thread is kept for the card's "earlier threads" links.
 # KEYS: conversation, earlier threads, unclaimed, then the staged jobs. ARGV: reason, id,
-# trigger, intents, handoff at, claim deadline ('' none), after hours, then the staged jobs.
+# trigger, intents, handoff at, claim deadline ('' none), after hours, language, then the
+# staged jobs.
 _TAKE_OVER = (
     ENQUEUE_LUA
     + """
@@ -29,8 +30,9 @@ if old and old ~= '' then redis.call('RPUSH', KEYS[2], old) end
 redis.call('HDEL', KEYS[1], 'thread_ts', 'claimed_by', 'claimed_name', 'claimed_at',
            'closed_name', 'handed_back_name', 'bot_reset')
 redis.call('HSET', KEYS[1], 'mode', 'human', 'handoff_reason', ARGV[1], 'trigger', ARGV[3],
-           'intents', ARGV[4], 'handoff_at', ARGV[5], 'after_hours', ARGV[7])
-enqueue(4, 8)
+           'intents', ARGV[4], 'handoff_at', ARGV[5], 'after_hours', ARGV[7],
+           'language', ARGV[8])
+enqueue(4, 9)
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2]) end
 return 1
 """
@@ -126,6 +128,7 @@ class Handoff:
     after_hours: bool
     transcript_upto: str  # the last transcript entry the thread's transcript shows
     guest: bool = False  # not signed in: the new thread gives way to others (docs/abuse.md)
+    language: str = ""  # ISO 639-1 when not English: the card shows it
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:
@@ -213,6 +216,7 @@ class Conversations:
                 str(handoff.at_ms),
                 str(handoff.claim_deadline_ms) if handoff.claim_deadline_ms else "",
                 "1" if handoff.after_hours else "0",
+                handoff.language,
                 staged.arg,
             ],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.models import HandoffReason
+from bridge.texts.languages import texts_for
 
 _ANSWER_HERE = "They will answer here, in this chat; you don't need to do anything else."
 
@@ -16,6 +17,14 @@ HANDOFF_NOTICES: dict[HandoffReason, str] = {
         "I couldn't complete that myself, so I've passed it to a person from our team. "
         + _ANSWER_HERE
     ),
+    HandoffReason.NOT_RESOLVED: (
+        "I've passed this to a person from our team, who will look into it with you. "
+        + _ANSWER_HERE
+    ),
+    HandoffReason.LANGUAGE: (
+        "Our assistant only answers in English, so I've passed your message to a person from "
+        "our team. " + _ANSWER_HERE
+    ),
     HandoffReason.BOT_UNAVAILABLE: (
         "Our assistant is unavailable right now, so I've passed your message to a person from "
         "our team. " + _ANSWER_HERE
@@ -28,7 +37,12 @@ _DEFAULT_NOTICE = (
 )
 
 
-def handoff_notice(reason: HandoffReason) -> str:
+def handoff_notice(reason: HandoffReason, language: str = "") -> str:
+    """What the customer is told when a person takes over: in their own language when the
+    assistant heard one it does not answer (issue 15), else in English."""
+    own = texts_for(language) if language else None
+    if own is not None and language != "en":
+        return own.not_answered if reason is HandoffReason.LANGUAGE else own.to_person
     return HANDOFF_NOTICES.get(reason, _DEFAULT_NOTICE)
 
 
@@ -100,7 +114,10 @@ HANDED_BACK_NOTICE = (
 )
 
 
-def after_hours_notice(hours: str, next_open: str) -> str:
+def after_hours_notice(hours: str, next_open: str, language: str = "") -> str:
+    own = texts_for(language) if language else None
+    if own is not None and language != "en":
+        return f"{own.after_hours} ({hours}; {next_open})"
     return (
         f"Our team is available {hours}, so nobody can read this right now. A person will "
         f"answer here from {next_open}; you can close this chat, the answer will reach you here."

@@ -8,6 +8,7 @@ command in backticks) is Slack's mrkdwn. Values are filled in by the Slack packa
 from __future__ import annotations
 
 from bridge.models import HandoffReason, Role
+from bridge.texts.languages import language_name
 
 # Why the conversation came to a person, as the card says it.
 HANDOFF_REASONS: dict[HandoffReason, str] = {
@@ -18,6 +19,8 @@ HANDOFF_REASONS: dict[HandoffReason, str] = {
     HandoffReason.OUT_OF_SCOPE: "the question is outside what the bot covers",
     HandoffReason.BACKEND_FAILED: "the bot could not complete the request",
     HandoffReason.BOT_UNAVAILABLE: "the bot was unavailable",
+    HandoffReason.NOT_RESOLVED: "the bot's answer did not resolve it",
+    HandoffReason.LANGUAGE: "wrote in a language the bot does not answer",
 }
 
 CHANNEL_LABELS = {"widget": "Web chat", "telegram": "Telegram"}
@@ -158,3 +161,8 @@ def spike_heading(topic: str, last_hour: int, usual_per_hour: float) -> str:
 
 SPIKE_EXAMPLES = "Recent examples:"
 SPIKE_FOOTER = "Something may be wrong with this product area; `make review` lists them all."
+
+
+def wrote_in(code: str) -> str:
+    """The card's line for a customer who wrote in a language other than English."""
+    return f"Wrote in {language_name(code)} ({code}): reply in it if you can"

@@ -38,7 +38,8 @@ nlu:
 
 
 def _weak_training_data(tmp: Path) -> tuple[Path, Path]:
-    """data/ without the contact_human_agent examples, and config.yml without MiniLM."""
+    """data/ without the contact_human_agent examples, and config.yml without MiniLM and the
+    person-request detector."""
     data = tmp / "data"
     (data / "nlu").mkdir(parents=True)
     shutil.copy(ROOT / "data" / "rules.yml", data / "rules.yml")
@@ -54,11 +55,14 @@ def _weak_training_data(tmp: Path) -> tuple[Path, Path]:
             (data / "nlu" / source.name).write_text("\n".join(kept) + "\n", encoding="utf-8")
     config = tmp / "config.yml"
     pipeline = (ROOT / "config.yml").read_text(encoding="utf-8")
-    config.write_text(
-        pipeline.replace("  - name: bot.nlu.minilm_featurizer.MiniLMFeaturizer\n", ""),
-        encoding="utf-8",
+    pipeline = pipeline.replace("  - name: bot.nlu.minilm_featurizer.MiniLMFeaturizer\n", "")
+    # Without its own detector too, so that nothing recognises a request for a person.
+    pipeline = re.sub(
+        r"  - name: bot\.nlu\.person_request\.PersonRequestDetector\n(    .*\n)*", "", pipeline
     )
+    config.write_text(pipeline, encoding="utf-8")
     assert "name: bot.nlu.minilm" not in config.read_text()
+    assert "PersonRequestDetector" not in config.read_text()
     assert f"intent: {HUMAN}" not in "".join(p.read_text() for p in (data / "nlu").glob("*.yml"))
     return data, config
 
@@ -119,7 +123,7 @@ def test_train_evaluate_and_promote_a_worse_then_a_better_model(tmp_path: Path) 
         "0.0%",
         "WORSE",
         ">=",
-        "0.99",
+        "0.995",
         "MISSED",
     ]
     assert _metric(out, "dev split", "out_of_scope_answered")[-1] == "met"
@@ -129,7 +133,7 @@ def test_train_evaluate_and_promote_a_worse_then_a_better_model(tmp_path: Path) 
     assert "1 rows; right 100.0% -> 0.0%" in reviewed
     assert "'get me a real person'" in reviewed and "gift cards" not in reviewed
     assert "1 under new topics or intents the domain lacks are not compared" in out
-    assert "BELOW THE TARGETS" in out and "human_request_recall 0.0 (target >= 0.99)" in out
+    assert "BELOW THE TARGETS" in out and "human_request_recall 0.0 (target >= 0.995)" in out
 
     # `make promote` refuses it; FORCE=1 promotes it anyway, keeping the replaced model.
     refused = _make("promote", *loop)

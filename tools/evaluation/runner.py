@@ -29,13 +29,14 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from actions.handoff import FALLBACK_INTENT
+from tools.evaluation import signals
 
 ROOT = Path(__file__).resolve().parents[2]
 CONCURRENCY = 16
@@ -50,6 +51,10 @@ class Result:
     confidence: float
     outcome: str  # answer | handoff | fallback
     reason: str | None  # handoff reason, if any
+    lang: str = ""  # the row's `lang` column ("" when the file has none)
+    person_score: float = 0.0  # the person-request detector's score (0 on older models)
+    person_phrase: str | None = None  # the lexicon phrase that matched, if any
+    language: str | None = None  # the language code the model detected, if it detects any
 
     def row(self) -> dict[str, Any]:
         return {
@@ -59,7 +64,16 @@ class Result:
             "confidence": round(self.confidence, 4),
             "outcome": self.outcome,
             "handoff_reason": self.reason,
+            "lang": self.lang,
+            "person_score": round(self.person_score, 4),
+            "person_phrase": self.person_phrase,
+            "language": self.language,
         }
+
+
+def _row_fields(row: Sequence[str]) -> tuple[str, str, str]:
+    """(text, expected intent, lang) of a `(text, intent)` or `(text, intent, lang)` row."""
+    return row[0], row[1], (row[2] if len(row) > 2 else "")
 
 
 def _free_port() -> int:
@@ -207,31 +221,39 @@ def parse_batch(agent: Any, messages: list[Any]) -> list[dict[str, Any]]:
     return parsed
 
 
-async def _run_one(agent: Any, message: Any, expected: str) -> Result:
+async def _run_one(agent: Any, message: Any, expected: str, lang: str = "") -> Result:
     await agent.handle_message(message)
     tracker = await agent.tracker_store.retrieve(message.sender_id)
-    intent, confidence = _classifier_guess(tracker.latest_message.parse_data)
-    handoffs = _handoffs(tracker)
-    if handoffs:
-        outcome, reason = "handoff", handoffs[0].get("reason")
-    elif (tracker.get_slot("misses") or 0) > 0:
-        outcome, reason = "fallback", None
-    else:
-        outcome, reason = "answer", None
-    return Result(message.text, expected, intent, confidence, outcome, reason)
+    parse = tracker.latest_message.parse_data
+    intent, confidence = _classifier_guess(parse)
+    # A first message: misses start at 0, so "went up" is "> 0".
+    outcome, reason = signals.turn_outcome(
+        _handoffs(tracker), False, 0, int(tracker.get_slot("misses") or 0)
+    )
+    score, phrase = signals.person_request(parse)
+    return Result(
+        message.text,
+        expected,
+        intent,
+        confidence,
+        outcome,
+        reason,
+        lang=lang,
+        person_score=score,
+        person_phrase=phrase,
+        language=signals.detected_language(parse),
+    )
 
 
 def _handoffs(tracker: Any) -> list[dict[str, Any]]:
     """Handoff payloads the bot emitted, read from its utterances as the bridge would."""
     from rasa.shared.core.events import BotUttered
 
-    found = []
-    for event in tracker.events:
-        if isinstance(event, BotUttered):
-            custom = (event.data or {}).get("custom")
-            if isinstance(custom, dict) and "handoff" in custom:
-                found.append(custom["handoff"])
-    return found
+    return signals.handoff_payloads(
+        (event.data or {}).get("custom")
+        for event in tracker.events
+        if isinstance(event, BotUttered)
+    )
 
 
 @dataclass
@@ -267,9 +289,9 @@ def _same_parse(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 async def run(
-    model: Path, rows: list[tuple[str, str]], parse_sample: int = 300, http_actions: bool = False
+    model: Path, rows: Sequence[Sequence[str]], parse_sample: int = 300, http_actions: bool = False
 ) -> Run:
-    """Evaluate `rows` of (text, expected intent) against `model`, in input order."""
+    """Evaluate `rows` of (text, expected intent[, lang]) against `model`, in input order."""
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
@@ -280,27 +302,30 @@ async def run(
         load_seconds = time.perf_counter() - loading
 
         started = time.perf_counter()
+        fields = [_row_fields(row) for row in rows]
         messages = [
-            UserMessage(t, CollectingOutputChannel(), f"eval-{uuid.uuid4().hex}") for t, _ in rows
+            UserMessage(t, CollectingOutputChannel(), f"eval-{uuid.uuid4().hex}")
+            for t, _, _ in fields
         ]
         for message, data in zip(messages, parse_batch(agent, messages), strict=True):
             message.parse_data = data
         if http_actions:
             limit = asyncio.Semaphore(CONCURRENCY)
 
-            async def bounded(message: Any, expected: str) -> Result:
+            async def bounded(message: Any, expected: str, lang: str) -> Result:
                 async with limit:
-                    return await _run_one(agent, message, expected)
+                    return await _run_one(agent, message, expected, lang)
 
             results = list(
                 await asyncio.gather(
-                    *(bounded(m, e) for m, (_, e) in zip(messages, rows, strict=True))
+                    *(bounded(m, e, g) for m, (_, e, g) in zip(messages, fields, strict=True))
                 )
             )
         else:
             # Nothing waits on I/O in-process: one row after another is fastest.
             results = [
-                await _run_one(agent, m, e) for m, (_, e) in zip(messages, rows, strict=True)
+                await _run_one(agent, m, expected, lang)
+                for m, (_, expected, lang) in zip(messages, fields, strict=True)
             ]
         seconds = time.perf_counter() - started
 

@@ -43,6 +43,8 @@ def render(
             "fields": [_mrkdwn(f"*{texts.WHY}:* {why}"), _mrkdwn(_waiting(conversation))],
         },
     ]
+    if conversation.language:
+        blocks.append(_context(f":speech_balloon: {texts.wrote_in(conversation.language)}"))
     if conversation.intents:
         blocks.append(_section(f"*{texts.UNDERSTOOD}:*\n" + _intents(conversation)))
     blocks.append(_section(f"*{texts.STATUS}:* {state}"))

@@ -287,7 +287,7 @@
         <form novalidate>
           <button type="button" class="attach" data-testid="chat-attach" aria-label="Attach a photo or file">📎</button>
           <input type="file" class="file-input" data-testid="chat-file-input" hidden tabindex="-1">
-          <textarea data-testid="chat-input" rows="1" aria-label="Message" placeholder="Type a message…"
+          <textarea data-testid="chat-input" rows="1" dir="auto" aria-label="Message" placeholder="Type a message…"
                     autocomplete="off"></textarea>
           <button type="submit" class="send" data-testid="chat-send" aria-label="Send message">Send</button>
         </form>
@@ -403,7 +403,8 @@
     if (m.client_msg_id) node.dataset.clientMsgId = m.client_msg_id;
     const label = authorLabel({ ...m, role });
     if (label) node.appendChild(el("div", { class: "author" }, label));
-    const bubble = el("div", { class: "bubble" }, typeof m.text === "string" ? m.text : "");
+    // dir=auto: Arabic, Persian or Hebrew reads right to left, in the customer's words and ours.
+    const bubble = el("div", { class: "bubble", dir: "auto" }, typeof m.text === "string" ? m.text : "");
     if (typeof m.ts === "number" && m.ts > 0) bubble.title = new Date(m.ts).toLocaleString();
     node.appendChild(bubble);
     const file = m.file && typeof m.file.url === "string" ? m.file : null;
