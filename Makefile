@@ -55,21 +55,34 @@ help:
 
 $(UV):
 	@echo "== installing uv (fast Python environments)"
-	python3 -m pip install --user --quiet uv
+	python3 -m pip install --user --quiet uv==0.13.9
 
 setup: $(BRIDGE_VENV)/.installed $(RASA_VENV)/.installed
 
-$(BRIDGE_VENV)/.installed: pyproject.toml | $(UV)
+# Both environments are installed from their locks, every file checked against its hash
+# (`make lock` writes them from pyproject.toml and requirements/rasa.txt). The bridge's own code
+# goes in editable, without dependencies of its own beyond the lock.
+$(BRIDGE_VENV)/.installed: requirements/bridge-dev.lock pyproject.toml | $(UV)
 	@echo "== bridge environment (Python 3.11+) in $(BRIDGE_VENV)"
 	$(UV) venv --allow-existing -p "$$(command -v python3)" $(BRIDGE_VENV)
-	VIRTUAL_ENV=$(BRIDGE_VENV) $(UV) pip install -e ".[dev]"
+	VIRTUAL_ENV=$(BRIDGE_VENV) $(UV) pip sync --require-hashes requirements/bridge-dev.lock
+	VIRTUAL_ENV=$(BRIDGE_VENV) $(UV) pip install --no-deps -e .
 	touch $@
 
-$(RASA_VENV)/.installed: requirements/rasa.txt | $(UV)
+$(RASA_VENV)/.installed: requirements/rasa.lock | $(UV)
 	@echo "== Rasa environment (Python 3.10) in $(RASA_VENV); the first time takes a few minutes"
 	$(UV) venv --allow-existing -p "$$(scripts/python310.sh)" $(RASA_VENV)
-	VIRTUAL_ENV=$(RASA_VENV) $(UV) pip install -r requirements/rasa.txt
+	VIRTUAL_ENV=$(RASA_VENV) $(UV) pip sync --require-hashes requirements/rasa.lock
 	touch $@
+
+# Re-resolves the locks (needs PyPI): the runtime-only one is what a deployment installs.
+.PHONY: lock
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements/bridge.lock
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		-o requirements/bridge-dev.lock
+	$(UV) pip compile requirements/rasa.txt --generate-hashes --python-version 3.10 \
+		-o requirements/rasa.lock
 
 # Retrains only when the training data, domain or pipeline changed since the last model.
 model: $(MODEL)

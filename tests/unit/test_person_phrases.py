@@ -35,6 +35,12 @@ PHRASES = PersonPhrases.load()
         "je veux parler a un conseiller",  # accents left out
         "상담원 연결해 주세요",  # Korean
         "ขอคุยกับพนักงานหน่อย",  # Thai
+        # Compound and frustrated: the request is one clause of the message.
+        "I've been waiting for my refund for a month. Put me through to an agent.",
+        "my invoice is wrong and I'd rather discuss it with a person",
+        "this is taking forever, just connect me",
+        "do you have human support ?",
+        "can I have an agent call me about order 10234?",
     ],
 )
 def test_requests_for_a_person_are_found(text: str) -> None:
@@ -53,6 +59,9 @@ def test_requests_for_a_person_are_found(text: str) -> None:
         "Где мой заказ 10234?",
         "我的订单什么时候到",
         "agents of shield season 2 dvd",
+        "what do you call someone who was born in segovia",
+        "can you connect me with my order history",
+        "your agent on the phone hung up on me",
     ],
 )
 def test_ordinary_questions_are_not_requests(text: str) -> None:
