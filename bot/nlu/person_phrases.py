@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -28,6 +28,9 @@ FILLERS = frozenset(
     "hi hello hey ok okay just some one to talk speak with".split()
 )
 _SPACED_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+# A one-word request may have one slip from this many letters on, two from TWO_SLIP_LETTERS.
+MIN_SLIP_LETTERS = 5
+TWO_SLIP_LETTERS = 10
 
 
 def fold(text: str) -> str:
@@ -89,6 +92,10 @@ class PersonPhrases:
     _search: re.Pattern[str]
     # The shape of a request in a longer message, as regular expressions on the folded text.
     patterns: tuple[re.Pattern[str], ...] = ()
+    # Built once from `alone`: each word with its held letters counted once ("humaaan"), and
+    # the words long enough to allow a slip, in a fixed order.
+    _held: dict[str, str] = field(default_factory=dict)
+    _slip_tolerant: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: dict) -> PersonPhrases:
@@ -101,7 +108,11 @@ class PersonPhrases:
             patterns.extend(re.compile(p) for p in entry.get("patterns") or ())
         ordered = tuple(sorted(phrases, key=len, reverse=True))  # longest wins the report
         search = re.compile("|".join(_pattern(p) for p in ordered) or r"(?!)")
-        return cls(ordered, frozenset(alone), search, tuple(patterns))
+        held: dict[str, str] = {}
+        for word in sorted(alone):
+            held.setdefault(_squeeze(word), word)
+        tolerant = tuple(w for w in sorted(alone) if len(w) >= MIN_SLIP_LETTERS)
+        return cls(ordered, frozenset(alone), search, tuple(patterns), held, tolerant)
 
     @classmethod
     def load(cls, path: Path = PHRASES_FILE) -> PersonPhrases:
@@ -114,11 +125,10 @@ class PersonPhrases:
         "opertor"); two slips from ten letters on."""
         if word in self.alone:
             return word
-        held = _squeeze(word)
-        for known in self.alone:
-            if held == _squeeze(known):
-                return known
-            if len(known) >= 5 and _close(word, known, 2 if len(known) >= 10 else 1):
+        if held := self._held.get(_squeeze(word)):
+            return held
+        for known in self._slip_tolerant:
+            if _close(word, known, 2 if len(known) >= TWO_SLIP_LETTERS else 1):
                 return known
         return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.models import HandoffReason
-from bridge.texts.languages import texts_for
+from bridge.texts.languages import LanguageTexts, texts_for
 
 _ANSWER_HERE = "They will answer here, in this chat; you don't need to do anything else."
 
@@ -37,11 +37,16 @@ _DEFAULT_NOTICE = (
 )
 
 
+def _in_their_language(language: str) -> LanguageTexts | None:
+    """The texts of a language other than English the customer wrote in, if we have them."""
+    return texts_for(language) if language and language != "en" else None
+
+
 def handoff_notice(reason: HandoffReason, language: str = "") -> str:
     """What the customer is told when a person takes over: in their own language when the
     assistant heard one it does not answer (issue 15), else in English."""
-    own = texts_for(language) if language else None
-    if own is not None and language != "en":
+    own = _in_their_language(language)
+    if own is not None:
         return own.not_answered if reason is HandoffReason.LANGUAGE else own.to_person
     return HANDOFF_NOTICES.get(reason, _DEFAULT_NOTICE)
 
@@ -115,8 +120,8 @@ HANDED_BACK_NOTICE = (
 
 
 def after_hours_notice(hours: str, next_open: str, language: str = "") -> str:
-    own = texts_for(language) if language else None
-    if own is not None and language != "en":
+    own = _in_their_language(language)
+    if own is not None:
         return f"{own.after_hours} ({hours}; {next_open})"
     return (
         f"Our team is available {hours}, so nobody can read this right now. A person will "
