@@ -7,10 +7,11 @@ RASA_VENV   := .venvs/rasa
 BRIDGE_PY   := $(BRIDGE_VENV)/bin/python
 RASA        := $(RASA_VENV)/bin/rasa
 MODEL       := models/current.tar.gz
-# What Rasa trains on. data/review/ (written by `make review`) holds unchecked customer messages
-# and is never trained on; a maintainer moves the checked ones into data/nlu/reviewed.yml.
-TRAIN_DATA  := data/nlu data/rules.yml
-TRAINING_INPUTS := config.yml bot/domain.yml $(shell find $(TRAIN_DATA) -name '*.yml' 2>/dev/null) \
+# What Rasa trains on: data/, as plain `rasa train` does. review/ (written by `make review`)
+# holds unchecked customer messages, outside data/ so that it is never trained on; a maintainer
+# moves the checked ones into data/nlu/reviewed.yml.
+TRAIN_DATA  := data
+TRAINING_INPUTS := config.yml domain.yml $(shell find $(TRAIN_DATA) -name '*.yml' 2>/dev/null) \
 	$(wildcard bot/nlu/*.py bot/nlu/*.yml)
 SHARED_DATA := ../shared/datasets
 DEV_SPLIT   := $(SHARED_DATA)/bitext_customer_support.csv
@@ -21,7 +22,7 @@ GATE_LANGUAGES := tools/heldout_languages.csv
 GATE_DIALOGUES := tools/heldout_dialogues.yml
 # The retraining loop (docs/learning.md); each can be given on the command line.
 CURRENT     := $(MODEL)
-CANDIDATE   := models/candidate.tar.gz
+CANDIDATE   := models/candidate/candidate.tar.gz
 TRAIN_CONFIG := config.yml
 COMPARE_OUT := .run/compare
 export RASA_TELEMETRY_ENABLED := false
@@ -32,23 +33,28 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help setup run test lint model validate evaluate-gate clean
+.PHONY: help setup run reset-shop test lint model first-model validate evaluate-gate clean
 
 help:
 	@echo "make run       run the product (local Slack/Telegram stand-ins unless tokens are set)"
+	@echo "make reset-shop  put the demo shop's orders back to their seed data (stack running or not)"
 	@echo "make test      run every test (installs environments and trains a model if needed)"
 	@echo "make model     train the first model, or retrain the current one if the data changed"
-	@echo "make validate  check the training data (rasa data validate)"
+	@echo "               (what make test uses; make run never retrains: see docs/learning.md)"
+	@echo "make validate  check the training data (Rasa's validator, and an answer for every intent)"
 	@echo "make lint      ruff and mypy"
 	@echo "make faults    fault-injection suite (writes faults/report.md)"
 	@echo "make bench     measure every hop against its floor (writes bench/report/)"
 	@echo ""
 	@echo "Improving the bot from real conversations (docs/learning.md):"
-	@echo "make review    what the bot could not handle -> data/review/candidates.yml"
+	@echo "make review    what the bot could not handle, grouped by topic -> review/candidates.yml"
 	@echo "make train     train the new model from data/ -> $(CANDIDATE) (progress shown)"
 	@echo "make evaluate  new model vs current on the dev split and the reviewed examples:"
-	@echo "               each metric before/after, what got better and worse, the targets"
-	@echo "make promote   make the new model current (refused below the targets unless FORCE=1)"
+	@echo "               each metric before/after with its 95% CI, what got better and worse"
+	@echo "make promote   make the new model current (refused below the targets or significantly"
+	@echo "               worse than the current model, unless FORCE=1); keeps the replaced one"
+	@echo "make rollback  make the model the last promote replaced current again, live"
+	@echo "make status    which model the running Rasa serves, when it was trained and promoted"
 	@echo "make forget    CUSTOMER=<id> [SLACK=1]: erase one customer"
 	@echo "make evaluate DATA=<csv> OUT=<json>   evaluate the current model on any text,intent CSV"
 	@echo "make evaluate-gate                    the CI gate: the current model against the targets"
@@ -93,15 +99,30 @@ TRAINING_LIST := .run/training-inputs.txt
 $(shell mkdir -p .run && echo '$(TRAINING_INPUTS)' | cmp -s - $(TRAINING_LIST) || \
 	echo '$(TRAINING_INPUTS)' > $(TRAINING_LIST))
 
+# Used by `make test` (and evaluate-gate, bench, faults): the tests check the committed data, so
+# the model is retrained in place when it changed. `make run` uses first-model instead.
 $(MODEL): $(TRAINING_INPUTS) $(TRAINING_LIST) | $(RASA_VENV)/.installed
 	@echo "== training the assistant (progress below)"
-	$(RASA) train --config config.yml --domain bot/domain.yml --data $(TRAIN_DATA) --out models \
-		--fixed-model-name current
+	$(RASA_VENV)/bin/python -m tools.train --out $(MODEL) --data $(TRAIN_DATA) --config config.yml
 	touch $@
 
-# Warnings are not fatal: responses are sent by action_route, which the validator cannot see.
+# `make run` never replaces the model in service (it may be a promoted one): it trains a model
+# only when there is none; a newer one goes through make train, make evaluate, make promote.
+first-model: | $(RASA_VENV)/.installed
+	@if [ ! -f "$(MODEL)" ]; then \
+		echo "== no model yet: training the first one (progress below)"; \
+		$(RASA_VENV)/bin/python -m tools.train --out $(MODEL) --data $(TRAIN_DATA) \
+			--config config.yml || exit 1; \
+	elif [ -n "$$(find $(TRAINING_INPUTS) -newer "$(MODEL)" 2>/dev/null | head -1)" ]; then \
+		echo "note: the training data changed since $(MODEL), which stays in service;" \
+			"make train, make evaluate, make promote to use the change"; \
+	fi
+
+# Rasa's validator in-process (tools/validate.py): progress and real problems; library warnings
+# and the expected notices (responses sent by action_route) go to .run/logs/validate.log.
 validate: $(RASA_VENV)/.installed
-	$(RASA) data validate --config config.yml --domain bot/domain.yml --data $(TRAIN_DATA)
+	$(RASA_VENV)/bin/python -m tools.validate --data $(TRAIN_DATA) --domain domain.yml \
+		--config config.yml
 
 # The CI gate: the quality targets (issues 3 and 15) on data the model never trained on: the
 # shared Bitext dev split, the CLINC out-of-scope validation rows, requests and questions in 21
@@ -112,8 +133,13 @@ evaluate-gate: setup $(MODEL)
 		--data $(GATE_LANGUAGES) --dialogues $(GATE_DIALOGUES) --unseen-only \
 		--out .run/evaluation-gate.json --model $(MODEL) --gate
 
-run: setup $(MODEL)
+run: setup first-model
 	$(BRIDGE_PY) -m devstack
+
+# The demo shop's database (COMMERCE_DB, default .run/commerce.sqlite3: the one `make run` uses),
+# reset in place, so a running stack sees the seed data at once.
+reset-shop: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m actions.backend.reset
 
 test: setup $(MODEL)
 	$(BRIDGE_PY) -m pytest $(PYTEST_ARGS)
@@ -145,11 +171,13 @@ bench: setup $(MODEL)
 
 # --- learning from conversations (issue 7; docs/learning.md) ---
 # make review -> (move checked examples into data/nlu/) -> make train -> make evaluate -> make promote
-.PHONY: review train evaluate promote forget candidate compare
+.PHONY: review train evaluate promote rollback status forget candidate compare
 
 # What the bot could not handle, from Redis, as Rasa NLU YAML for a maintainer to label.
-review: $(BRIDGE_VENV)/.installed
-	$(BRIDGE_PY) -m tools.review $(if $(OUT),--out "$(OUT)")
+# Grouped by meaning with the assistant's own sentence embedding (run in the Rasa environment);
+# LEXICAL=1 groups by words instead, in a couple of seconds.
+review: $(BRIDGE_VENV)/.installed $(RASA_VENV)/.installed
+	$(BRIDGE_PY) -m tools.review $(if $(OUT),--out "$(OUT)") $(if $(LEXICAL),--lexical)
 
 # Trains the new model: the candidate beside the current one, which stays in service until
 # `make promote` (the very first model becomes the current one). Rasa's progress is shown.
@@ -176,11 +204,21 @@ evaluate: $(RASA_VENV)/.installed
 		--out "$(COMPARE_OUT)"
 endif
 
-# Makes the candidate current and loads it into the running Rasa (RASA_URL); refused when the
-# last `make evaluate` found it below the targets, unless FORCE=1.
+# Makes the candidate current and loads it into the running Rasa (RASA_URL); refused, unless
+# FORCE=1, when the last `make evaluate` was about another candidate file, found it below the
+# targets, or significantly worse than the current model on a target metric. The replaced model
+# is kept as models/previous/previous.tar.gz; models/current.json records what is current.
 promote: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.promote --candidate "$(CANDIDATE)" --current "$(CURRENT)" \
 		--report "$(COMPARE_OUT)/report.json" $(if $(filter 1 yes true,$(FORCE)),--force)
+
+# The model the last promote replaced becomes current again and is loaded into the running Rasa.
+rollback: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m tools.rollback --current "$(CURRENT)"
+
+# Which model the running Rasa serves (GET /status), with its training date and promotion.
+status: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m tools.status --current "$(CURRENT)"
 
 # Earlier names of `make train` and `make evaluate`.
 candidate: train

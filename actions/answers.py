@@ -1,10 +1,10 @@
-"""What the assistant says for each intent it answers (routing.yml `answer`).
+"""What the assistant says for each intent it answers (bot/routing.yml `answer`).
 
 Requests that need a detail (order number, new address, email) first ask for it; the pending
 request is kept in the `pending` slot and completed by the customer's next message (see
 actions/route.py). A request about an order runs only for its owner (actions/identity.py), and
 a change (cancel, new address, refund) only after the customer said yes to what will change.
-Customer-facing wording lives in bot/domain.yml responses.
+Customer-facing wording lives in domain.yml responses.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import routing
 from actions.backend import CommerceBackend, NotFound, Refused, get_backend
 from actions.backend.base import Customer, Refund, Requester
 
@@ -178,26 +179,10 @@ def _order(run: Run, confirm: str | None = None, needs: tuple[str, ...] = ()) ->
     )
 
 
-ANSWERS: dict[str, Answer] = {
-    "greet": _response("utter_greet"),
-    "goodbye": _response("utter_goodbye"),
-    "thank_you": _response("utter_thank_you"),
-    "stop": _response("utter_stopped"),
-    "affirm": _response("utter_thank_you"),  # a "yes" with nothing to confirm
-    "deny": _response("utter_stopped"),
-    "check_payment_methods": _policy("payment_methods"),
-    "delivery_options": _policy("delivery_options"),
-    "delivery_period": _policy("delivery_period"),
-    "check_cancellation_fee": _policy("cancellation_fee"),
-    "check_refund_policy": _policy("refund_policy"),
-    "place_order": _policy("place_order"),
-    "create_account": _policy("create_account"),
-    "edit_account": _policy("edit_account"),
-    "switch_account": _policy("switch_account"),
-    "delete_account": _policy("delete_account"),
-    "registration_problems": _policy("registration_problems"),
-    "set_up_shipping_address": _policy("set_up_shipping_address"),
-    "review": _policy("review"),
+# The answers that need code: a request about an order or an account asks for details, checks
+# who is asking, and changes something in the shop. bot/routing.yml names them `code`; every
+# other answered intent is declared there alone, with the response or policy it says.
+CODED: dict[str, Answer] = {
     "track_order": _order(_order_status),
     "cancel_order": _order(_cancel, confirm="utter_confirm_cancel"),
     "change_shipping_address": _order(
@@ -213,11 +198,35 @@ ANSWERS: dict[str, Answer] = {
     "subscribe": _policy("subscribe"),
 }
 
+# An intent that covers two requests, told apart by its words: (pattern, the request when it
+# matches, the request otherwise). Unsubscribing must take one step.
+SPLIT: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "newsletter_subscription": (UNSUBSCRIBE, "unsubscribe", "subscribe"),
+}
+
+
+def declared(answers: dict[str, str]) -> dict[str, Answer]:
+    """The answers bot/routing.yml declares with words: `utter_<name>` says that response of
+    domain.yml, `policy <topic>` the shop's text on it (`code` ones are in CODED)."""
+    out: dict[str, Answer] = {}
+    for intent, how in answers.items():
+        kind, _, topic = how.partition(" ")
+        if kind.startswith("utter_") and not topic:
+            out[intent] = _response(kind)
+        elif kind == "policy" and topic.strip():
+            out[intent] = _policy(topic.strip())
+    return out
+
+
+# Every answer, by the intent (or request of a SPLIT intent) it answers.
+ANSWERS: dict[str, Answer] = {**declared(routing.load().answers), **CODED}
+
 
 def resolve_intent(intent: str, text: str) -> str:
-    """newsletter_subscription covers both directions; unsubscribing must take one step."""
-    if intent == "newsletter_subscription":
-        return "unsubscribe" if UNSUBSCRIBE.search(text) else "subscribe"
+    """The request of a SPLIT intent (newsletter_subscription: subscribe or unsubscribe)."""
+    if intent in SPLIT:
+        pattern, matched, otherwise = SPLIT[intent]
+        return matched if pattern.search(text) else otherwise
     return intent
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +17,8 @@ class Routing:
     answer: frozenset[str]
     handoff: dict[str, str]  # intent -> handoff reason
     abstain: frozenset[str]
+    # intent -> what answers it: `utter_<name>`, `policy <topic>` or `code` (actions/answers.py)
+    answers: dict[str, str] = field(default_factory=dict)
 
     def outcome(self, intent: str) -> str:
         """'answer', 'handoff' or 'abstain'; unknown intents abstain rather than guess."""
@@ -35,10 +37,14 @@ class Routing:
 
 
 def parse(data: dict) -> Routing:
+    answers = data.get("answer") or {}
+    if not isinstance(answers, dict):  # the older form, names only: all coded
+        answers = {intent: "code" for intent in answers}
     routing = Routing(
-        answer=frozenset(data.get("answer") or ()),
+        answer=frozenset(answers),
         handoff=dict(data.get("handoff") or {}),
         abstain=frozenset(data.get("abstain") or ()),
+        answers={str(k): str(v or "").strip() for k, v in answers.items()},
     )
     clash = (routing.answer & set(routing.handoff)) | (
         routing.abstain & (routing.answer | set(routing.handoff))

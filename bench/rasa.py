@@ -24,7 +24,7 @@ def training_time_s(log_dir: Path) -> float:
             "--config",
             "config.yml",
             "--domain",
-            "bot/domain.yml",
+            "domain.yml",
             "--data",
             "data/nlu",
             "data/rules.yml",

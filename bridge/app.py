@@ -45,8 +45,10 @@ from bridge.platforms.slack.api import SlackCalls
 from bridge.platforms.slack.files import SlackFiles
 from bridge.platforms.slack.inbound import SlackInbound
 from bridge.platforms.slack.sender import SlackSender
+from bridge.platforms.slack.socket_mode import SlackSocket
 from bridge.platforms.telegram import probes as telegram_probes
 from bridge.platforms.telegram import webhook as telegram_webhook
+from bridge.platforms.telegram.polling import PollerLease, TelegramPoller
 from bridge.platforms.telegram.sender import TelegramSender
 from bridge.platforms.telegram.webhook import TelegramWebhook
 from bridge.platforms.widget import channel as widget_channel
@@ -104,7 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     widget_channel.add_routes(app, WIDGET)
     slack_inbound.add_routes(app, SLACK)
     shop_api.add_routes(app, SHOP)
-    if settings.telegram_enabled:
+    if settings.telegram_enabled and not settings.telegram_polling:
         telegram_webhook.add_routes(app, TELEGRAM)
     return app
 
@@ -129,7 +131,12 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         outbox,
         settings.retention_s,
         settings.slack_channel_id,
-        SpikeRule(settings.spike_alert_channel, settings.spike_multiple, settings.spike_min_count),
+        SpikeRule(
+            settings.spike_alert_channel,
+            settings.spike_multiple,
+            settings.spike_min_count,
+            settings.spike_min_share,
+        ),
     )
     customers = CustomerSide(
         store,
@@ -183,6 +190,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     app[SHOP] = ShopApi(sign_in, verifier, settings.telegram_link_ttl_s)
     app[endpoints.METRICS_REDIS] = redis
     _spawn(app, store.upkeep(redis))  # expired files' contents, files and Redis memory gauges
+    _spawn(app, outbox.upkeep(settings.retention_s))  # queues trimmed to the retention
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
     _spawn(app, hub.run())
@@ -215,7 +223,15 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
     calls = SlackCalls(client, settings.slack_api_timeout_s, core.limiter)
     sender = SlackSender(calls, core.store, settings.slack_channel_id)
     core.partitions.add(keys.outbox_streams(keys.SLACK_OUTBOX), _drains(core, sender, sender))
+    socket: SlackSocket | None = None
+    if settings.slack_app_token:  # Socket Mode: the same bolt app, over Slack's WebSocket
+        socket = SlackSocket(app[SLACK].bolt, settings.slack_app_token, client)
+        socket.start()
+        connected = socket.connected
+        app[endpoints.PROBES]["slack socket"] = lambda: slack_probes.slack_socket(connected)
     yield
+    if socket is not None:  # envelopes in hand finish and are acknowledged; the rest come again
+        await socket.close(HANDLER_GRACE_S)
     await session.close()  # cleanup runs in reverse: the senders have stopped by now
 
 
@@ -236,7 +252,11 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     )
     app[SHOP].telegram_bot = bot.username  # account links name the bot
     app[endpoints.PROBES]["telegram"] = lambda: telegram_probes.telegram_bot(bot)
-    if settings.telegram_set_webhook:
+    poller = None
+    if settings.telegram_polling:  # no public address: ask Telegram (getUpdates) instead
+        poller = TelegramPoller(bot, app[TELEGRAM], PollerLease(core.redis, settings.instance))
+        poller.start()
+    elif settings.telegram_set_webhook:
         await bot.set_webhook(
             settings.public_url + telegram_webhook.WEBHOOK_PATH,
             secret_token=settings.telegram_webhook_secret,
@@ -245,6 +265,8 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     sender = TelegramSender(bot, core.store, core.limiter)
     core.partitions.add(keys.outbox_streams(keys.TELEGRAM_OUTBOX), _drains(core, sender))
     yield
+    if poller is not None:  # updates in hand finish and are confirmed; the rest come again
+        await poller.stop(HANDLER_GRACE_S)
     await bot.shutdown()
 
 

@@ -1,8 +1,11 @@
 """`python -m bridge.deploy_check` (`make check-deployment`): is this deployment wired up?
 
 Checks, with the same settings the bridge would use: Redis and Rasa answer, the Slack token is
-valid, the staff channel exists and the app is in it, the Telegram token is valid and the
-webhook points at this bridge. One PASS/FAIL line per check; exit status 1 if any failed.
+valid and has the scopes the bridge needs, the staff channel exists and the app is in it, with
+SLACK_APP_TOKEN the app-level token can open Socket Mode connections (no request URL to check
+then), the Telegram token is valid and the webhook points at this bridge (with
+TELEGRAM_UPDATES=polling: that no webhook is set).
+One PASS/FAIL line per check; exit status 1 if any failed.
 
 `--set-telegram-webhook` registers <BRIDGE_PUBLIC_URL>/telegram/webhook first, as the bridge
 does at start with TELEGRAM_SET_WEBHOOK=true.
@@ -47,21 +50,37 @@ async def run_checks(settings: Settings, set_webhook: bool = False) -> bool:
             ("redis", lambda: probes.redis(redis)),
             ("rasa", lambda: probes.rasa(http, settings.rasa_url)),
             ("slack token (auth.test)", lambda: slack_probes.slack_auth(slack)),
+            ("slack scopes (x-oauth-scopes)", lambda: slack_probes.slack_scopes(slack)),
             (
                 "slack staff channel (conversations.info)",
                 lambda: slack_probes.slack_channel(slack, settings.slack_channel_id),
             ),
         ]
+        if settings.slack_app_token:
+            checks.append(
+                (
+                    "slack socket mode (apps.connections.open)",
+                    lambda: slack_probes.slack_app_token(slack, settings.slack_app_token),
+                )
+            )
         if bot is not None:
             if set_webhook:
                 checks.append(("telegram set webhook", lambda: _set_webhook(bot, settings)))
-            checks += [
-                ("telegram token (getMe)", lambda: telegram_probes.telegram_bot(bot)),
-                (
-                    "telegram webhook (getWebhookInfo)",
-                    lambda: telegram_probes.telegram_webhook(bot, webhook_url),
-                ),
-            ]
+            checks.append(("telegram token (getMe)", lambda: telegram_probes.telegram_bot(bot)))
+            if settings.telegram_polling:  # TELEGRAM_UPDATES=polling: no webhook may be set
+                checks.append(
+                    (
+                        "telegram updates (getWebhookInfo)",
+                        lambda: telegram_probes.telegram_polling(bot),
+                    )
+                )
+            else:
+                checks.append(
+                    (
+                        "telegram webhook (getWebhookInfo)",
+                        lambda: telegram_probes.telegram_webhook(bot, webhook_url),
+                    )
+                )
         ok = True
         for name, check in checks:
             try:
@@ -80,6 +99,11 @@ async def run_checks(settings: Settings, set_webhook: bool = False) -> bool:
 
 
 async def _set_webhook(bot: Bot, settings: Settings) -> str:
+    if settings.telegram_polling:
+        raise probes.ProbeFailed(
+            "TELEGRAM_UPDATES is polling: a webhook would stop the bridge's getUpdates. To use "
+            "one, set BRIDGE_PUBLIC_URL (or TELEGRAM_UPDATES=webhook) and TELEGRAM_WEBHOOK_SECRET"
+        )
     url = settings.public_url + WEBHOOK_PATH
     await bot.set_webhook(
         url,

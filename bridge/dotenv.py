@@ -1,44 +1,33 @@
-"""Reads a `.env` file: `NAME=value` lines, `#` comments, optional `export ` and quotes.
+"""Reads a `.env` file with python-dotenv: `NAME=value` lines, `#` comments, `export `, quotes.
 
-Deliberately small (no interpolation, no multi-line values), so what the file says is what the
-bridge gets.
+Values are taken as written (no `${VAR}` interpolation), and a line python-dotenv cannot read
+is an error naming the line, where python-dotenv itself would only warn and skip it: a
+mistyped setting should stop the bridge, not be silently left out.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 
 def parse_env(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.removeprefix("export ").partition("=")
-        name = name.strip()
-        if not sep or not name.replace("_", "").isalnum():
+    for binding in parse_stream(io.StringIO(text)):
+        raw = binding.original.string
+        # A binding's text starts with the blank lines before it; the line is the first word's.
+        number = binding.original.line + len(raw) - len(raw.lstrip("\n"))
+        if binding.error:
+            line = raw.strip().splitlines()[0] if raw.strip() else raw
             raise ValueError(f"line {number}: expected NAME=value, got {line!r}")
-        values[name] = _value(value.strip(), number)
+        if binding.key is None:
+            continue  # a comment or a blank line
+        if binding.value is None:
+            raise ValueError(f"line {number}: {binding.key} has no `=value`")
+        values[binding.key] = binding.value
     return values
-
-
-def _value(raw: str, number: int) -> str:
-    """A value as written: inside its quotes if quoted, and never with a trailing comment
-    (`SLACK_CHANNEL_ID="C0123"  # staff` is C0123)."""
-    if raw[:1] in ("'", '"'):
-        end = raw.find(raw[0], 1)
-        if end == -1:
-            raise ValueError(f"line {number}: the value's {raw[0]} is never closed")
-        rest = raw[end + 1 :].strip()
-        if rest and not rest.startswith("#"):
-            raise ValueError(f"line {number}: unexpected {rest!r} after the quoted value")
-        return raw[1:end]
-    if raw.startswith("#"):
-        return ""  # NAME=  # a comment: empty
-    for mark in (" #", "\t#"):  # an unquoted value ends where a comment starts
-        raw = raw.split(mark, 1)[0]
-    return raw.rstrip()
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 PREFIX = "bridge:"
@@ -11,6 +12,10 @@ SLACK_OUTBOX = PREFIX + "out:slack"
 TELEGRAM_OUTBOX = PREFIX + "out:telegram"
 DEAD_LETTERS = PREFIX + "out:dead"
 SENDER_GROUP = "senders"
+# A delivered entry is deleted from its stream as it is acknowledged; the dead letters keep the
+# fields of what could not be delivered, the newest this many (and none older than the
+# retention time: bridge/outbox/retention.py).
+DEAD_LETTERS_KEPT = 10_000
 
 # Pub/sub channel that fans widget messages out to whichever process holds the socket.
 WIDGET_EVENTS = PREFIX + "widget:events"
@@ -119,8 +124,16 @@ def marks(conversation_id: str) -> str:
 # low-confidence answer, a handoff or a staff mark).
 REVIEW = PREFIX + "learn:review"
 
-# Set: topics (intents) with recent handoffs or abstentions, each with a sorted set below.
+# Set: topics with recent handoffs or abstentions, each with a sorted set below: an intent
+# (`intent:<name>`) or a group of similar messages (`text:<group id>`, bridge/learning/topics.py).
 SPIKE_TOPICS = PREFIX + "learn:spike:topics"
+# Hash: text group id -> its hashed word counts (cjson), for 25 hours after it was last joined.
+SPIKE_GROUPS = PREFIX + "learn:spike-groups"
+# Sorted sets of random tokens scored by time (ms), last 25 hours: every handoff or abstention
+# counted towards a topic (the volume a spike is measured against), and, apart, the explicit
+# requests for a person (never a topic: asking for a person is what the product is for).
+SPIKE_VOLUME = PREFIX + "learn:spike-volume"
+PERSON_REQUESTS = PREFIX + "learn:person-requests"
 
 
 def spike_events(topic: str) -> str:
@@ -185,7 +198,8 @@ def conversation_keys(conversation_id: str) -> list[str]:
     ]
 
 
-# Rasa's Redis tracker store (endpoints.yml) keeps one key per conversation, in its own database.
+# Rasa's Redis tracker store (deploy/endpoints.yml) keeps one key per conversation, in its own
+# database.
 RASA_TRACKER_PREFIX = "tracker:"
 
 
@@ -263,6 +277,11 @@ def lease(stream: str) -> str:
 # Sorted set: instance -> when its heartbeat expires (ms); sizes each replica's share.
 SENDERS_ALIVE = PREFIX + "{lease}:alive"
 
+# String with a TTL: the instance polling Telegram's getUpdates (TELEGRAM_UPDATES=polling).
+# Telegram serves one poller per bot at a time, so the other replicas wait for this lease
+# (bridge/platforms/telegram/polling.py).
+TELEGRAM_POLLER = PREFIX + "telegram:poller"
+
 # Platform limits shared by every replica (bridge/rate_limits.py): strings holding the earliest
 # time (ms) the next call may go out. Hash-tagged so the Telegram pair fits one Cluster slot.
 
@@ -301,8 +320,10 @@ def limit(name: str, subject: str) -> str:
 
 def revoked_sessions(conversation_id: str) -> str:
     """String with a TTL: widget session tokens of this conversation issued before this time
-    (seconds) are refused (`make forget`)."""
-    return f"{PREFIX}session:revoked:{conversation_id}"
+    (seconds) are refused (`make forget`). Named by a digest of the id: it is what remains of an
+    erased conversation, and must not name it."""
+    digest = hashlib.sha256(conversation_id.encode()).hexdigest()[:32]
+    return f"{PREFIX}session:revoked:{digest}"
 
 
 # A widget session token is never valid longer than this, so a revocation need not outlive it.

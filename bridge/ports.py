@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bridge.identity import WidgetSession
-from bridge.learning.marks import MarkKind
+from bridge.learning.marks import Line, MarkKind
 from bridge.models import (
     Attachment,
     Channel,
@@ -98,11 +98,25 @@ class MarksDoor(Protocol):
     async def react(
         self,
         ref: StaffMessageRef,
-        words: str | None,
+        shown: list[Line],
         kind: MarkKind,
         user: str,
         added: bool,
         user_name: str = "",
+        event_id: str = "",
     ) -> object: ...
 
-    async def command(self, ref: StaffMessageRef, text: str, user: str, author: str) -> None: ...
+    async def pick(
+        self,
+        picker: StaffMessageRef,
+        line: Line | None,
+        kind: MarkKind,
+        on: str,
+        user: str,
+        user_name: str = "",
+        click_id: str = "",
+    ) -> object: ...
+
+    async def command(
+        self, ref: StaffMessageRef, text: str, user: str, author: str, lines: list[Line]
+    ) -> None: ...

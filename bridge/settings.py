@@ -22,6 +22,8 @@ DOCS = "docs/deployment.md"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Telegram accepts 1-256 of these characters as a webhook secret token.
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# How Telegram's updates reach the bridge (TELEGRAM_UPDATES).
+TELEGRAM_WEBHOOK, TELEGRAM_POLLING = "webhook", "polling"
 
 
 class SettingsError(ValueError):
@@ -332,11 +334,25 @@ class Settings:
     slack_signing_secret: str = setting(
         "",
         "SLACK_SIGNING_SECRET",
-        "Signing Secret of the Slack app (Basic Information page); verifies Slack's requests.",
+        "Signing Secret of the Slack app (Basic Information page); verifies Slack's requests "
+        "to /slack/events and /slack/interactivity. Required unless SLACK_APP_TOKEN is set "
+        "(Socket Mode: Slack sends nothing to the bridge, so without it those URLs refuse "
+        "every request).",
         "8f14e45fceea167a5a36dedd4bea2543",
         group="Slack",
         secret=True,
-        required=True,
+    )
+    slack_app_token: str = setting(
+        "",
+        "SLACK_APP_TOKEN",
+        "App-level token of the Slack app (starts with xapp-, scope connections:write; Basic "
+        "Information page, App-Level Tokens). When set, the bridge opens a WebSocket to Slack "
+        "(Socket Mode) and gets events and button clicks over it, so Slack needs no public "
+        "address of the bridge; turn Socket Mode on in the app (docs/deployment.md). Empty: "
+        "Slack calls the request URLs (Events API).",
+        "xapp-1-…",
+        group="Slack",
+        secret=True,
     )
     slack_channel_id: str = setting(
         "",
@@ -373,7 +389,7 @@ class Settings:
         "",
         "TELEGRAM_WEBHOOK_SECRET",
         "Random string Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -). "
-        "Required when TELEGRAM_BOT_TOKEN is set.",
+        "Required when the bridge gets Telegram's updates by webhook (TELEGRAM_UPDATES).",
         "k3J9_x-…",
         group="Telegram",
         secret=True,
@@ -395,10 +411,23 @@ class Settings:
     telegram_set_webhook: bool = setting(
         True,
         "TELEGRAM_SET_WEBHOOK",
-        "Register <BRIDGE_PUBLIC_URL>/telegram/webhook with Telegram at start. Turn off when "
-        "the webhook is managed elsewhere.",
+        "Register <BRIDGE_PUBLIC_URL>/telegram/webhook with Telegram at start (when "
+        "TELEGRAM_UPDATES is webhook). Turn off when the webhook is managed elsewhere.",
         "true",
         group="Telegram",
+    )
+    telegram_updates: str = setting(
+        "",
+        "TELEGRAM_UPDATES",
+        "How Telegram's updates reach the bridge: `webhook` (Telegram calls "
+        "<BRIDGE_PUBLIC_URL>/telegram/webhook; needs a public https address and "
+        "TELEGRAM_WEBHOOK_SECRET) or `polling` (the bridge asks Telegram with getUpdates, so "
+        "it needs no public address: for a laptop, or a bridge behind a firewall; it deletes "
+        "the bot's webhook at start, and of several replicas one polls at a time). Empty: "
+        "`webhook` when BRIDGE_PUBLIC_URL is set, `polling` otherwise.",
+        "polling",
+        group="Telegram",
+        default_doc="webhook if BRIDGE_PUBLIC_URL is set, else polling",
     )
     widget_secret: str = setting(
         "",
@@ -488,15 +517,16 @@ class Settings:
         "CONVERSATION_RETENTION_S",
         "How long a conversation's data (record, transcript, the assistant's decisions, staff "
         "marks) is kept after its last message, in seconds. 0: keep until `make forget`. Set "
-        "Rasa's tracker `record_exp` in endpoints.yml to the same value.",
+        "Rasa's tracker `record_exp` in deploy/endpoints.yml to the same value.",
         "2592000",
         group="Learning",
     )
     spike_alert_channel: str = setting(
         "",
         "SPIKE_ALERT_CHANNEL",
-        "Slack channel ID for topic-spike alerts (handoffs and abstentions about one intent "
-        "well above their usual rate). Empty: no alerts. Invite the app to it.",
+        "Slack channel ID for topic-spike alerts (handoffs and abstentions about one topic "
+        "well above their usual rate; explicit requests for a person are not a topic). Empty: "
+        "no alerts. Invite the app to it. `make run` creates a local one.",
         "C0ALERTS01",
         group="Learning",
     )
@@ -515,10 +545,23 @@ class Settings:
         "5",
         group="Learning",
     )
+    spike_min_share: float = setting(
+        0.1,
+        "SPIKE_MIN_SHARE",
+        "...and at least this share (0-1) of all the handoffs and abstentions of the last "
+        "hour, so the bar rises with the shop's volume.",
+        "0.1",
+        group="Learning",
+    )
 
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_polling(self) -> bool:
+        """Telegram's updates are fetched with getUpdates, not received by webhook."""
+        return self.telegram_enabled and self.telegram_updates == TELEGRAM_POLLING
 
     def secrets(self) -> list[str]:
         """The configured values that must never appear in a log line."""
@@ -538,6 +581,11 @@ class Settings:
                 values[spec.name] = _convert(spec, raw)
             except ValueError as exc:
                 problems.append(f"{spec.metadata['env']}: {exc}")
+        # Whether a public address was given, not its default, decides how Telegram is reached.
+        updates = str(values.get("telegram_updates", "")).lower()
+        if not updates:
+            updates = TELEGRAM_WEBHOOK if "public_url" in values else TELEGRAM_POLLING
+        values["telegram_updates"] = updates
         values.setdefault("public_url", f"http://127.0.0.1:{values.get('port', cls.port)}")
         values.setdefault("instance", socket.gethostname() + "-bridge")
         for name in ("rasa_url", "public_url"):
@@ -604,38 +652,58 @@ def _convert(spec: Field[Any], raw: str) -> Any:
 
 def _validate(s: Settings) -> list[str]:
     problems = []
-    missing = [env_name(f) for f in fields(s) if f.metadata["required"] and not getattr(s, f.name)]
+    missing = [env_name(f) for f in fields(s) if _required(s, f) and not getattr(s, f.name)]
     if missing:
         problems.append(
             "missing " + ", ".join(missing) + ": the bridge needs a Slack app to hand "
             f"conversations to staff. Create one from deploy/slack-app-manifest.yml ({DOCS}), "
             "or run `make run`, which starts a local Slack when none is configured."
+            + (
+                " With no public address for Slack to call, set SLACK_APP_TOKEN (Socket Mode) "
+                "instead of SLACK_SIGNING_SECRET."
+                if "SLACK_SIGNING_SECRET" in missing
+                else ""
+            )
         )
     if s.slack_bot_token and not s.slack_bot_token.startswith("xoxb-"):
         problems.append(
             "SLACK_BOT_TOKEN must be the Bot User OAuth Token (starts with xoxb-), from the "
             "app's OAuth & Permissions page."
         )
+    if s.slack_app_token and not s.slack_app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN must be an app-level token (starts with xapp-) with the "
+            "connections:write scope, from the app's Basic Information page (App-Level Tokens)."
+        )
     if s.slack_channel_id.startswith("#"):
         problems.append(
             "SLACK_CHANNEL_ID must be the channel's ID (like C0123456789), not its name: in "
             "Slack open the channel details; the ID is at the bottom."
         )
-    if s.telegram_bot_token and not _TELEGRAM_SECRET.fullmatch(s.telegram_webhook_secret):
+    if s.telegram_updates not in (TELEGRAM_WEBHOOK, TELEGRAM_POLLING, ""):
+        problems.append(
+            f"TELEGRAM_UPDATES must be {TELEGRAM_WEBHOOK} or {TELEGRAM_POLLING} (or empty: "
+            f"{TELEGRAM_WEBHOOK} when BRIDGE_PUBLIC_URL is set), got {s.telegram_updates!r}"
+        )
+    # Polling needs no secret (nobody calls the bridge); one given anyway must still be valid.
+    webhook = s.telegram_enabled and not s.telegram_polling
+    secret = s.telegram_webhook_secret
+    if s.telegram_enabled and (webhook or secret) and not _TELEGRAM_SECRET.fullmatch(secret):
         problems.append(
             "TELEGRAM_WEBHOOK_SECRET is missing or malformed: Telegram must sign webhook "
             "calls. Set it to 1-256 characters of A-Z a-z 0-9 _ -, e.g. the output of "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
         )
     if (
-        s.telegram_enabled
+        webhook
         and s.telegram_set_webhook
         and s.telegram_api_url.startswith("https://api.telegram.org")
         and not s.public_url.startswith("https://")
     ):
         problems.append(
             f"BRIDGE_PUBLIC_URL is {s.public_url!r}: Telegram only calls https webhooks. Set "
-            "it to the bridge's public https address, or TELEGRAM_SET_WEBHOOK=false."
+            "it to the bridge's public https address, TELEGRAM_SET_WEBHOOK=false, or "
+            "TELEGRAM_UPDATES=polling (no public address needed)."
         )
     if s.log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {s.log_level!r}")
@@ -675,6 +743,8 @@ def _validate(s: Settings) -> list[str]:
         problems.append(f"CONVERSATION_RETENTION_S must not be negative, got {s.retention_s}")
     if s.spike_multiple <= 0 or s.spike_min_count <= 0:
         problems.append("SPIKE_MULTIPLE and SPIKE_MIN_COUNT must be greater than 0")
+    if not 0 <= s.spike_min_share <= 1:
+        problems.append(f"SPIKE_MIN_SHARE must be between 0 and 1, got {s.spike_min_share}")
     if s.gc_full_interval_s < 0:
         problems.append(f"BRIDGE_GC_FULL_INTERVAL_S must not be negative: {s.gc_full_interval_s}")
     if s.shutdown_grace_s < 0:
@@ -688,6 +758,12 @@ def _validate(s: Settings) -> list[str]:
         problems.append(f"IDENTITY_CLOCK_SKEW_S must not be negative: {s.identity_clock_skew_s}")
     problems += _office_hours_problems(s)
     return problems
+
+
+def _required(s: Settings, spec: Field[Any]) -> bool:
+    if spec.name == "slack_signing_secret":  # Socket Mode: Slack signs no request to us
+        return not s.slack_app_token
+    return bool(spec.metadata["required"])
 
 
 def _with_slash(url: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,12 +31,21 @@ LOCAL_SLACK = {
     "SLACK_SIGNING_SECRET": "local-signing-secret",
     "SLACK_CHANNEL_ID": "C0STAFF",
 }
+# `make run`'s local Slack also has a channel for topic spike alerts (SPIKE_ALERT_CHANNEL).
+LOCAL_ALERTS_CHANNEL = {"id": "C0ALERTS", "name": "support-alerts"}
 # The demo shop signs its customers' identities with this (docs/identity.md).
 LOCAL_SHOP_IDENTITY_SECRET = "local-shop-identity-secret-not-for-production"
 LOCAL_TELEGRAM = {
     "TELEGRAM_BOT_TOKEN": "123456:local-telegram-token",
     "TELEGRAM_WEBHOOK_SECRET": "local-webhook-secret",
 }
+# Socket Mode's app-level token (an `xapp-` token with connections:write) of the local Slack.
+LOCAL_SLACK_APP_TOKEN = "xapp-1-local-app"
+
+# How Slack reaches the bridge: the HTTP Events API (a public URL) or Socket Mode (a WebSocket
+# the bridge opens). How Telegram does: a webhook (a public URL) or long polling (getUpdates).
+SLACK_MODES = ("events", "socket")
+TELEGRAM_MODES = ("webhook", "polling")
 
 
 # Every test client, and every simulated customer of a benchmark, connects from 127.0.0.1: as
@@ -80,8 +91,20 @@ class Stack:
         local_slack: bool = True,
         local_telegram: bool = True,
         redis_persistent: bool = False,
+        alerts_channel: bool = False,
+        slack_mode: str = "events",
+        telegram_mode: str = "webhook",
+        rasa_of: Stack | None = None,
     ) -> None:
+        """`rasa_of`: use that (started) stack's Rasa and action server instead of starting
+        another pair, for a second bridge that differs only in how the platforms reach it."""
+        if slack_mode not in SLACK_MODES or telegram_mode not in TELEGRAM_MODES:
+            raise ValueError(f"unknown mode: {slack_mode}, {telegram_mode}")
         self.run_dir = run_dir
+        self.slack_mode = slack_mode
+        self.alerts_channel = alerts_channel and local_slack
+        self.telegram_mode = telegram_mode
+        self._rasa_of = rasa_of
         self.ports = ports or Ports()
         self.redis_url = redis_url or f"redis://127.0.0.1:{self.ports.redis}/0"
         self.local_slack = local_slack
@@ -92,8 +115,9 @@ class Stack:
         )
         if redis_url is None:
             self.services["redis"] = self._redis(redis_persistent)
-        self.services["actions"] = self._actions()
-        self.services["rasa"] = self._rasa()
+        if rasa_of is None:
+            self.services["actions"] = self._actions()
+            self.services["rasa"] = self._rasa()
         if local_slack:
             self.services["slack"] = self._slack()
         if local_telegram:
@@ -113,12 +137,23 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.telegram}"
 
     @property
+    def commerce_db(self) -> Path:
+        """The demo shop's database: its action server's (`make reset-shop` resets it)."""
+        if self._rasa_of is not None:
+            return self._rasa_of.commerce_db
+        return self.run_dir / "commerce.sqlite3"
+
+    @property
     def rasa_url(self) -> str:
+        if self._rasa_of is not None:
+            return self._rasa_of.rasa_url
         return f"http://127.0.0.1:{self.ports.rasa}"
 
     @property
     def rasa_redis_url(self) -> str:
         """Where Rasa's tracker store keeps conversations (read by review, forget)."""
+        if self._rasa_of is not None:
+            return self._rasa_of.rasa_redis_url
         parsed = urlparse(self.redis_url)
         return parsed._replace(path=f"/{RASA_TRACKER_DB}").geturl()
 
@@ -175,7 +210,7 @@ class Stack:
             self.run_dir,
             # The demo shop's database lives with this stack's other state, so a test run and
             # a benchmark never share (or reset) each other's orders.
-            env={"SANIC_HOST": "127.0.0.1", "COMMERCE_DB": str(self.run_dir / "commerce.sqlite3")},
+            env={"SANIC_HOST": "127.0.0.1", "COMMERCE_DB": str(self.commerce_db)},
             ready=lambda: http_ok(f"http://127.0.0.1:{self.ports.actions}/health"),
             ready_timeout_s=120,
         )
@@ -196,6 +231,9 @@ class Stack:
         return rasa_server("rasa", endpoints, self.ports.rasa, self.run_dir)
 
     def _slack(self) -> Service:
+        # In Socket Mode the local Slack, like Slack, sends events over the bridge's WebSocket
+        # and ignores the request URLs.
+        socket = self.slack_mode == "socket"
         return Service(
             "slack",
             [
@@ -210,6 +248,12 @@ class Stack:
                 f"{self.bridge_url}/slack/interactivity",
                 "--signing-secret",
                 LOCAL_SLACK["SLACK_SIGNING_SECRET"],
+                *(["--socket-mode", "--app-token", LOCAL_SLACK_APP_TOKEN] if socket else []),
+                *(
+                    ["--alerts-channel-name", LOCAL_ALERTS_CHANNEL["name"]]
+                    if self.alerts_channel
+                    else []
+                ),
             ],
             self.run_dir,
             ready=lambda: port_open(self.ports.slack),
@@ -228,17 +272,28 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "RASA_URL": self.rasa_url,
             "BRIDGE_PORT": str(self.ports.bridge),
-            "BRIDGE_PUBLIC_URL": self.bridge_url,
             "BRIDGE_INSTANCE": "bridge-1",
             "SHOP_IDENTITY_SECRET": LOCAL_SHOP_IDENTITY_SECRET,
         }
+        if self.local_telegram and self.telegram_mode == "webhook":
+            # The local Telegram calls the bridge here. Without a public address the bridge
+            # polls Telegram (getUpdates) instead, as on a laptop; a real Telegram's mode is
+            # the configuration's (BRIDGE_PUBLIC_URL, TELEGRAM_UPDATES).
+            env["BRIDGE_PUBLIC_URL"] = self.bridge_url
         if self.local_slack:
             env |= LOCAL_SLACK | {"SLACK_API_URL": f"{self.slack_url}/api/"}
+            if self.alerts_channel:
+                env["SPIKE_ALERT_CHANNEL"] = LOCAL_ALERTS_CHANNEL["id"]
+            if self.slack_mode == "socket":  # what a Socket Mode app has: no signing secret
+                env["SLACK_APP_TOKEN"] = LOCAL_SLACK_APP_TOKEN
+                del env["SLACK_SIGNING_SECRET"]
         if self.local_telegram:
             env |= LOCAL_TELEGRAM | {
                 "TELEGRAM_API_URL": f"{self.telegram_url}/bot",
                 "TELEGRAM_FILE_URL": f"{self.telegram_url}/file/bot",
             }
+            if self.telegram_mode == "polling":
+                del env["TELEGRAM_WEBHOOK_SECRET"]
         return Service(
             "bridge",
             [str(BRIDGE_PYTHON), "-m", "bridge"],
@@ -246,6 +301,28 @@ class Stack:
             env=env | extra_env,
             ready=lambda: http_ok(f"{self.bridge_url}/healthz"),
         )
+
+
+@contextmanager
+def scratch_redis(name: str, run_dir: Path, *options: str) -> Iterator[str]:
+    """A Redis server of its own on a free port, keeping nothing on disk, for as long as the
+    block runs; yields its URL. `options`: more redis-server arguments."""
+    port = free_port()
+    server = Service(
+        name,
+        [
+            shutil.which("redis-server") or "/usr/bin/redis-server",
+            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+            *("--dir", str(run_dir), *options),
+        ],
+        run_dir,
+        ready=lambda: port_open(port),
+    )
+    server.start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.stop()
 
 
 def rasa_server(name: str, endpoints: Path, port: int, log_dir: Path) -> Service:
@@ -259,7 +336,7 @@ def rasa_server(name: str, endpoints: Path, port: int, log_dir: Path) -> Service
             "-m",
             str(MODEL),
             "--credentials",
-            "bot/credentials.yml",
+            "credentials.yml",
             "--endpoints",
             str(endpoints),
             "-i",

@@ -16,8 +16,15 @@ _chat_ids = itertools.count(1000)
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """The whole product on loopback, on free ports, with its own Redis server."""
+def stack(public_url_stack: Stack) -> Stack:
+    """The whole product on loopback, on free ports, with its own Redis server (suites that run
+    over both ways of reaching the bridge override this: tests/desk/conftest.py)."""
+    return public_url_stack
+
+
+@pytest.fixture(scope="session")
+def public_url_stack() -> Iterator[Stack]:
+    """The stack that Slack and Telegram call (the Events API and a webhook)."""
     with exclusive_run_dir(ARTIFACTS / "stack") as run_dir:
         run = Stack(run_dir, bridge_env=ONE_ADDRESS_FOR_MANY_CUSTOMERS)
         try:
@@ -25,6 +32,37 @@ def stack() -> Iterator[Stack]:
             yield run
         finally:
             run.stop()
+
+
+@pytest.fixture(scope="session")
+def no_public_url_stack(public_url_stack: Stack) -> Iterator[Stack]:
+    """A second bridge that no platform can call: Slack reaches it over Socket Mode and it polls
+    Telegram. It shares the first stack's Rasa and action server (conversation ids never
+    collide: chat ids are unique per session, widget ids random); its Redis and stand-ins are
+    its own."""
+    with exclusive_run_dir(ARTIFACTS / "no-public-url") as run_dir:
+        run = Stack(
+            run_dir,
+            bridge_env=ONE_ADDRESS_FOR_MANY_CUSTOMERS,
+            slack_mode="socket",
+            telegram_mode="polling",
+            rasa_of=public_url_stack,
+        )
+        try:
+            run.start()
+            yield run
+        finally:
+            run.stop()
+
+
+def either_stack(request: pytest.FixtureRequest) -> Stack:
+    """For a fixture parametrized with STACK_MODES: the stack reached over the Events API and a
+    Telegram webhook, or the one reached over Socket Mode and polling."""
+    name = "public_url_stack" if request.param == "public-url" else "no_public_url_stack"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+STACK_MODES = ["public-url", "no-public-url"]
 
 
 @pytest.fixture

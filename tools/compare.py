@@ -1,22 +1,29 @@
 """Compare a newly trained model with the current one before promoting it (docs/learning.md).
 
-    python -m tools.compare [--candidate models/candidate.tar.gz] [--current models/current.tar.gz]
+    python -m tools.compare [--candidate models/candidate/candidate.tar.gz]
+                            [--current models/current.tar.gz]
                             [--data FILE.csv[:SPLIT] ...] [--reviewed FILE.yml ...]
                             [--out .run/compare]
 
 `make evaluate` runs this. Both models go through the evaluator's runner (tools.evaluation, the
-same code as `make evaluate-gate`), one after the other in this process, on:
+same code as `make evaluate-gate`), one after the other in this process, on the same rows:
 
-* the dev split: by default the rows of the CI gate, the Bitext dev split and the CLINC
-  out-of-scope validation rows (`--data` replaces them; FILE.csv:SPLIT keeps one split);
-* the reviewed examples: every example of the review files (`data/review/candidates.yml`, written by
-  `make review`, and `data/nlu/reviewed.yml`, where maintainers move the ones they checked)
-  filed under an intent the domain has.
+* the dev split (the main comparison: no model trains on it): by default the rows of the CI
+  gate, the Bitext dev split and the CLINC out-of-scope validation rows (`--data` replaces
+  them; FILE.csv:SPLIT keeps one split);
+* the reviewed examples: those a maintainer checked and moved into the training data,
+  `data/nlu/reviewed.yml` (`--reviewed` replaces it), filed under an intent the domain has.
+  The unchecked suggestions of `make review` (review/candidates.yml: the classifier's own
+  guesses) are never taken as right answers, and a file under review/ is refused. The
+  candidate has trained on the reviewed examples: their score is a training-set score (the
+  fix took), not how well it generalises.
 
-It prints, per data set, each metric before and after, the intents and the examples that got
-better or worse, and whether the candidate meets the issue-3 targets on the dev split. It
-writes <out>/report.json, which `make promote` reads: a candidate below the targets is not
-promoted unless forced.
+It prints, per data set, each metric before and after; on the dev split also the difference
+with its 95 % confidence interval from a paired bootstrap over the rows
+(tools/evaluation/paired.py) and whether it is significant; the intents and examples that
+got better or worse; whether the candidate meets the issue-3 targets. It writes
+<out>/report.json, which `make promote` reads: a candidate below the targets, or significantly
+worse than the current model on a target metric, is not promoted unless forced.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from tools.evaluation import metrics as metrics_mod
+from tools.evaluation import paired as paired_mod
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +50,10 @@ SHARED = ROOT.parent / "shared" / "datasets"
 DEV = SHARED / "bitext_customer_support.csv"
 # The rows `make evaluate-gate` (the CI gate) uses: never trained on.
 GATE_ROWS = (f"{DEV}:dev", f"{SHARED / 'clinc150_out_of_scope_dev.csv'}:val")
-REVIEWED = (ROOT / "data" / "review" / "candidates.yml", ROOT / "data" / "nlu" / "reviewed.yml")
+# Reviewed examples are those a maintainer moved into the training data; review/ holds the
+# unchecked suggestions of `make review`, which are never taken as right answers.
+REVIEWED = (ROOT / "data" / "nlu" / "reviewed.yml",)
+UNCHECKED = ROOT / "review"
 HUMAN_REQUEST, OUT_OF_SCOPE, EXPLICIT = "contact_human_agent", "out_of_scope", "explicit_request"
 SHOWN = 20
 
@@ -56,6 +69,9 @@ METRICS = (
     ("rows_per_second", "rows/s (not gated)", "rate"),
 )
 LOWER_IS_BETTER = {"out_of_scope_answered"}
+# The metrics with a target (tools.evaluation.metrics.TARGETS): significantly worse on any of
+# them and `make promote` refuses the candidate.
+GATED = tuple(t.metric for t in metrics_mod.TARGETS if t.metric in paired_mod.PER_ROW)
 
 
 def sha256(path: Path) -> str:
@@ -113,7 +129,7 @@ def reviewed_rows(files: list[Path], known: set[str]) -> tuple[list[tuple[str, s
 def domain_intents() -> set[str]:
     import yaml
 
-    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     return {i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents") or []}
 
 
@@ -235,28 +251,67 @@ def _change(metric: str, before: float | None, after: float | None) -> str:
     return "better" if (after > before) != (metric in LOWER_IS_BETTER) else "WORSE"
 
 
-def render(changes: dict[str, Any], targets: dict[str, Any] | None = None) -> str:
+def _verdict(metric: str, before: float | None, after: float | None, paired: Any) -> str:
+    """same / better / WORSE; with a paired difference also whether it is significant."""
+    if paired is None:
+        return _change(metric, before, after)
+    if paired["verdict"] == "same":
+        return "same"
+    if paired["verdict"] == "worse":
+        return "WORSE, significant" if paired["significant"] else "worse, not significant"
+    return "better, significant" if paired["significant"] else "better, not significant"
+
+
+def render(
+    changes: dict[str, Any],
+    targets: dict[str, Any] | None = None,
+    paired: dict[str, Any] | None = None,
+    training_set: bool = False,
+) -> str:
+    """One data set's table. With `paired` (the dev split) each share metric also shows the
+    difference candidate - current in percentage points with its 95 % interval."""
     pct = lambda v: "n/a" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     lines = [
         f"\n### {changes['data']}: {changes['rows']} rows; right {pct(changes['right_before'])}"
         f" -> {pct(changes['right_after'])} ({len(changes['better'])} examples better, "
         f"{len(changes['worse'])} worse)",
-        f"  {'metric':<34}{'current':>9}{'candidate':>11}  {'':<7}"
-        + ("  target (candidate)" if targets else ""),
     ]
+    if training_set:
+        lines += [
+            "  TRAINING DATA: the candidate trained on these rows, so this is a training-set",
+            "  score; it shows that the fix took, not how well the model generalises (the dev",
+            "  split shows that)",
+        ]
+    header = f"  {'metric':<34}{'current':>9}{'candidate':>11}"
+    header += f"  {'change [95% CI]':<26}{'':<24}" if paired is not None else f"  {'':<7}"
+    lines.append((header + ("  target (candidate)" if targets else "")).rstrip())
     for metric, label, kind in METRICS:
         figures = changes["metrics"][metric]
         before, after = figures["before"], figures["after"]
         if before is None and after is None:
             continue
-        line = (
-            f"  {label:<34}{_figure(before, kind):>9}{_figure(after, kind):>11}  "
-            f"{_change(metric, before, after):<7}"
-        )
+        line = f"  {label:<34}{_figure(before, kind):>9}{_figure(after, kind):>11}"
+        found = (paired or {}).get("metrics", {}).get(metric)
+        if paired is not None:
+            interval = ""
+            if found is not None:
+                interval = (
+                    f"{paired_mod.points(found['difference']):>6} "
+                    f"[{paired_mod.points(found['low'])}, {paired_mod.points(found['high'])}]"
+                )
+            line += f"  {interval:<26}{_verdict(metric, before, after, found):<24}"
+        else:
+            line += f"  {_change(metric, before, after):<7}"
         if targets and metric in targets:
             check = targets[metric]
             line += f"  {check['target']:<8} {'met' if check['met'] else 'MISSED'}"
         lines.append(line.rstrip())
+    if paired is not None:
+        lines += [
+            "  change: candidate - current in percentage points, [its 95% confidence interval]",
+            f"  from a paired bootstrap over these rows ({paired['resamples']} drawings, seed "
+            f"{paired['seed']}); significant: the interval leaves out 0",
+        ]
     if changes["intents"]:
         lines.append("  intents that changed (right, current -> candidate):")
     for item in sorted(changes["intents"], key=lambda i: (i["after"] or 0) - (i["before"] or 0)):
@@ -274,11 +329,39 @@ def render(changes: dict[str, Any], targets: dict[str, Any] | None = None) -> st
     return "\n".join(lines)
 
 
+def paired_comparison(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The paired differences on one data set, as report.json keeps them."""
+    found = paired_mod.compare(old["results"], new["results"])
+    return {
+        "method": "paired bootstrap over rows, percentile interval",
+        "confidence": paired_mod.CONFIDENCE,
+        "resamples": paired_mod.RESAMPLES,
+        "seed": paired_mod.SEED,
+        "gated": list(GATED),
+        "metrics": {name: d.as_dict() for name, d in found.items()},
+    }
+
+
+def verdict(report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(targets missed, target metrics significantly worse than the current model), as
+    sentences; `make promote` refuses the candidate if either is not empty."""
+    missed = [
+        f"{m} {t['value']} (target {t['target']})"
+        for m, t in (report.get("targets") or {}).items()
+        if not t["met"]
+    ]
+    paired = report.get("paired") or {}
+    worse = paired_mod.significantly_worse(paired.get("metrics") or {}, paired.get("gated") or ())
+    return missed, worse
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--candidate", type=Path, default=ROOT / "models" / "candidate.tar.gz")
+    parser.add_argument(
+        "--candidate", type=Path, default=ROOT / "models" / "candidate" / "candidate.tar.gz"
+    )
     parser.add_argument("--current", type=Path, default=ROOT / "models" / "current.tar.gz")
     parser.add_argument(
         "--data",
@@ -291,7 +374,7 @@ def main() -> int:
         action="append",
         type=Path,
         metavar="FILE.yml",
-        help="review files (repeat); default: data/review/candidates.yml and data/nlu/reviewed.yml",
+        help="checked examples in the training data (repeat); default: data/nlu/reviewed.yml",
     )
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "compare")
     args = parser.parse_args()
@@ -299,6 +382,12 @@ def main() -> int:
         parser.error(f"no current model at {args.current}: `make train` trains the first one")
     if not args.candidate.exists():
         parser.error(f"no candidate model at {args.candidate}: `make train` trains one")
+    for path in args.reviewed or ():
+        if path.resolve().is_relative_to(UNCHECKED.resolve()):
+            parser.error(
+                f"{path} holds unchecked suggestions (the classifier's own guesses), not right "
+                "answers: check them and move them into data/nlu/reviewed.yml"
+            )
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     # Taken first: the report must be about the files that were evaluated.
@@ -314,7 +403,10 @@ def main() -> int:
     note = f"; {skipped} under new topics or intents the domain lacks are not compared"
     print(
         f"reviewed examples: {len(reviewed)} from "
-        + (", ".join(str(p) for p in review_files) or "no review file (run `make review`)")
+        + (
+            ", ".join(str(p) for p in review_files)
+            or "no data/nlu/reviewed.yml yet (move checked examples of `make review` into it)"
+        )
         + (note if skipped else ""),
         flush=True,
     )
@@ -328,29 +420,52 @@ def main() -> int:
         **checksums,
         "targets": targets,  # the candidate's, on the dev split: what `make promote` checks
         "targets_current": targets_current,
+        # Candidate against current on the dev split's rows: what `make promote` also checks.
+        "paired": paired_comparison(old[0], new[0]),
         "timings": {"current": old_time, "candidate": new_time},
         "data": [],
     }
     for n, (name, _) in enumerate(sets):
         changes = diff(name, old[n], new[n])
         report["data"].append(changes)
-        print(render(changes, targets if n == 0 else None))
+        if n == 0:
+            print(render(changes, targets, report["paired"]))
+        else:
+            print(render(changes, training_set=True))
 
-    missed = [
-        f"{m} {t['value']} (target {t['target']})" for m, t in targets.items() if not t["met"]
-    ]
-    report["promotable"] = not missed
+    missed, worse = verdict(report)
+    report["promotable"] = not missed and not worse
     report["seconds"] = round(time.perf_counter() - started, 1)
-    (args.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    _write_atomically(args.out / "report.json", json.dumps(report, indent=2))
     print(f"\ncompared in {report['seconds']:.0f} s; written: {args.out / 'report.json'}")
     if missed:
+        print("the candidate is BELOW THE TARGETS on the dev split: " + "; ".join(missed))
+    if worse:
         print(
-            "the candidate is BELOW THE TARGETS on the dev split: " + "; ".join(missed) + "\n"
-            "`make promote` refuses it (FORCE=1 promotes it anyway)"
+            "the candidate is SIGNIFICANTLY WORSE than the current model on the dev split: "
+            + "; ".join(worse)
         )
-    else:
-        print("the candidate meets every target on the dev split: `make promote` makes it current")
+    if missed or worse:
+        print("`make promote` refuses it (FORCE=1 promotes it anyway)")
+        return 0
+    dev_changes = report["data"][0]
+    print(
+        "the candidate meets every target on the dev split and is significantly worse on "
+        "none: `make promote` makes it current"
+    )
+    if dev_changes["worse"] and not dev_changes["better"]:
+        print(
+            f"note: it is better on no example of the dev split and worse on "
+            f"{len(dev_changes['worse'])}; the differences are within chance, but promoting it "
+            "gains nothing"
+        )
     return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staging = path.with_name(f".{path.name}.writing")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
 
 
 if __name__ == "__main__":

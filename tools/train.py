@@ -1,15 +1,17 @@
 """`make train`: `rasa train`, showing its progress step by step (docs/learning.md).
 
-    python -m tools.train --out models/candidate.tar.gz [--data PATH ...] [--config config.yml]
+    python -m tools.train --out models/candidate/candidate.tar.gz [--data PATH ...]
+                          [--config config.yml] [--log .run/logs/train.log]
 
---data defaults to data/nlu and data/rules.yml (never data/review/, which is unchecked).
+--data defaults to data/, as for `rasa train` (review/, which is unchecked, is outside it).
 
 Runs Rasa's own `rasa train --force` in this process, and prints one line per step of the
 training graph (tokenising, featurising, training each component) with the time since the
 start, plus a "still running" line every 15 seconds during a long step, so a maintainer sees
-where the one to two minutes go. Deprecation warnings of Rasa's dependencies and the expected
-"utterance not used in any story" warnings (action_route sends the responses) are hidden;
-everything else Rasa says is kept.
+where the one to two minutes go. Real problems in the training data (what Rasa's validation
+finds) and errors are shown; library warnings, Rasa's own log lines, progress bars and the
+expected "utterance not used in any story" notices (action_route sends the responses) go to
+the log file (tools/quiet.py), which the last line names.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import os
 import sys
 import threading
 import time
-import warnings
+import traceback
 from pathlib import Path
 from typing import Any
+
+from tools.quiet import LOG_DIR, Quiet
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -90,8 +94,7 @@ def shown(node_name: str, node: Any) -> bool:
 
 
 def install(progress: Progress) -> None:
-    """Hooks the progress lines into Rasa's training graph, and its warning filters."""
-    import rasa.utils.common as common
+    """Hooks the progress lines into Rasa's training graph."""
     from rasa.engine.training import hooks
 
     before, after = hooks.LoggingHook.on_before_node, hooks.LoggingHook.on_after_node
@@ -111,44 +114,23 @@ def install(progress: Progress) -> None:
     hooks.LoggingHook.on_before_node = on_before_node  # type: ignore[method-assign]
     hooks.LoggingHook.on_after_node = on_after_node  # type: ignore[method-assign]
 
-    filter_warnings = common._filter_warnings
-
-    def quieter(*args: Any, **kwargs: Any) -> None:
-        filter_warnings(*args, **kwargs)
-        quiet_warnings()
-
-    common._filter_warnings = quieter
-
-
-def quiet_warnings() -> None:
-    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category)
-    warnings.filterwarnings("ignore", message=r".*is not used in any story or rule")
-    warnings.filterwarnings("ignore", message=r"Deprecated API features detected")
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, required=True, help="the model file to write")
-    parser.add_argument("--data", nargs="+", default=["data/nlu", "data/rules.yml"])
+    parser.add_argument("--data", nargs="+", default=["data"])
     parser.add_argument("--config", default="config.yml")
-    parser.add_argument("--domain", default="bot/domain.yml")
+    parser.add_argument("--domain", default="domain.yml")
+    parser.add_argument("--log", type=Path, default=LOG_DIR / "train.log")
     args = parser.parse_args()
-    quiet_warnings()
     progress = Progress()
     name = args.out.name.removesuffix(".tar.gz")
     print(
         f"== training {args.out} from {' '.join(args.data)} with {args.config} (progress below)",
         flush=True,
     )
-    progress.say("loading Rasa and checking the training data")
-    with warnings.catch_warnings():  # what Rasa's dependencies say when they are imported
-        warnings.simplefilter("ignore")
-        from rasa.__main__ import main as rasa_main
-
-    install(progress)
     sys.argv = [
         "rasa",
         "train",
@@ -165,18 +147,34 @@ def main() -> int:
         "--force",
     ]
     before = args.out.stat().st_mtime if args.out.exists() else None
-    ticker = threading.Thread(target=progress.heartbeat, daemon=True)
-    ticker.start()
-    try:
-        rasa_main()
-    finally:
-        progress.stop()
-    if not args.out.exists() or args.out.stat().st_mtime == before:
-        print(f"training failed: no new model at {args.out}", file=sys.stderr)
+    failed = False
+    with Quiet(args.log) as quiet:
+        progress.say("loading Rasa and checking the training data")
+        from rasa.__main__ import main as rasa_main
+
+        install(progress)
+        ticker = threading.Thread(target=progress.heartbeat, daemon=True)
+        ticker.start()
+        try:
+            rasa_main()
+        except SystemExit as exc:  # Rasa has printed why (on stdout)
+            failed = exc.code not in (None, 0)
+        except Exception as exc:
+            traceback.print_exc()  # into the log
+            quiet.error(f"{type(exc).__name__}: {exc}")
+            failed = True
+        finally:
+            progress.stop()
+    if quiet.problems:
+        print(f"{len(quiet.problems)} problem(s) in the training data: see above", flush=True)
+    if failed or not args.out.exists() or args.out.stat().st_mtime == before:
+        print(f"training failed: no new model at {args.out}", file=sys.stderr, flush=True)
+        print(quiet.summary(), file=sys.stderr, flush=True)
         return 1
     took = time.monotonic() - progress.started
     size = args.out.stat().st_size / 1e6
     print(f"== trained {args.out} ({size:.1f} MB) in {took:.0f} s", flush=True)
+    print(quiet.summary(), flush=True)
     return 0
 
 

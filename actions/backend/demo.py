@@ -2,7 +2,8 @@
 
 It keeps what a real shop keeps for the assistant: which customer owns each order, failed order
 checks per source (a browser, a chat), and the emails it sent (the `emails` table stands in for
-the mail server). Reset it with `python -m actions.backend.reset`.
+the mail server). Reset it to the seed data with `make reset-shop` (`python -m
+actions.backend.reset`; COMMERCE_DB names another file), running stack or not.
 """
 
 from __future__ import annotations
@@ -56,15 +57,30 @@ SHOP = "https://northwind.example"
 
 
 def reset(path: Path) -> None:
-    """Recreate the database from the seed data, discarding every change."""
+    """Recreate the database from the seed data, discarding every change.
+
+    In place and in one transaction, so an action server using the file (a running `make
+    run`) reads the old data or the seed, never a half-reset table or a deleted file; tables
+    are recreated, so a file from an older schema is brought up to date too."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    with sqlite3.connect(path) as db:
-        db.executescript(SCHEMA)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)  # transaction managed here
+    try:
+        db.execute("BEGIN IMMEDIATE")  # waits for a writer in progress
+        tables = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        for (table,) in tables:
+            db.execute(f'DROP TABLE "{table}"')  # also drops its AUTOINCREMENT counter
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
         db.executemany("INSERT INTO policies VALUES (?, ?)", seed.POLICIES.items())
         db.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", seed.CUSTOMERS)
         db.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", seed.ORDERS)
         db.executemany("INSERT INTO refunds VALUES (?, ?, ?, ?)", seed.REFUNDS)
+        db.execute("COMMIT")
+    finally:
+        db.close()  # without the COMMIT, closing rolls everything back
 
 
 def normalise_postcode(text: str) -> str:

@@ -1,5 +1,7 @@
-"""`make review`: what the assistant could not handle, de-duplicated and grouped by suggested
-intent, as a Rasa NLU YAML file a maintainer edits and moves into data/nlu (docs/learning.md)."""
+"""`make review`: what the assistant could not handle, de-duplicated, in groups of messages
+about one thing (tools/review.py makes the groups), as a Rasa NLU YAML file a maintainer edits
+and moves into data/nlu (docs/learning.md). Handoffs that went as designed (the customer asked
+for a person) are listed last, for information only."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,17 @@ from bridge.learning.marks import Mark, read_marks
 from bridge.learning.turns import LOW_CONFIDENCE
 from bridge.models import Message, Role
 
-NEW_TOPIC_GROUP = "new_topic"
 STAFF_REPLIES_SHOWN = 2
+# The intent of a group no one has named yet: a maintainer must rename it, and `make validate`
+# rejects it in data/ (tools/answer_check.py has the same prefix; a test keeps them equal).
+PLACEHOLDER_PREFIX = "TODO_"
+UNNAMED = PLACEHOLDER_PREFIX + "name_this_intent"
+# Handoff reasons that are the assistant doing what it should: nothing to teach it.
+AS_DESIGNED = {
+    "explicit_request": "asked for a person",
+    "language": "wrote in a language the assistant does not answer",
+}
+RECIPE = 'docs/learning.md, "Adding a new intent"'
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class Source:
     confidence: float | None = None  # None: a staff mark
     new_topic: str | None = None  # a staff "new topic" mark, with its label ("" if none)
     staff_replies: tuple[str, ...] = ()
+    reason: str = ""  # a handoff's reason (explicit_request, repeated_miss, ...)
 
 
 @dataclass
@@ -42,20 +55,91 @@ class Candidate:
     sources: list[Source] = field(default_factory=list)
 
     def suggestion(self) -> tuple[str, str]:
-        """(intent group, why): a staff mark wins over the classifier's guesses."""
+        """(intent, why): the latest staff mark wins over the classifier's guesses; the intent
+        is "" for a staff "new topic" mark or when there is no guess."""
         marked = [s for s in self.sources if s.confidence is None]
         for source in sorted(marked, key=lambda s: -s.at_ms):
             if source.new_topic is not None:
                 label = f" '{source.new_topic}'" if source.new_topic else ""
-                return NEW_TOPIC_GROUP, f"staff marked a new topic{label}"
+                return "", f"staff marked a new topic{label}"
             if source.intent:
                 return source.intent, "staff mark"
         guesses = [s for s in self.sources if s.intent and s.confidence is not None]
         if not guesses:
-            return NEW_TOPIC_GROUP, "no guess"
+            return "", "no guess"
         intent, _ = Counter(s.intent for s in guesses).most_common(1)[0]
         confidence = max(s.confidence or 0.0 for s in guesses if s.intent == intent)
         return intent, f"classifier {confidence:.2f}"
+
+    def staff_intent(self) -> str:
+        """The intent the latest staff mark names ("" if none, or a "new topic" mark)."""
+        intent, why = self.suggestion()
+        return intent if why == "staff mark" else ""
+
+    def staff_label(self) -> str:
+        """The label of the latest staff "new topic" mark ("" if none)."""
+        marked = [s for s in self.sources if s.confidence is None]
+        latest = max(marked, key=lambda s: s.at_ms, default=None)
+        return (latest.new_topic or "") if latest is not None else ""
+
+    def guesses(self) -> Counter[str]:
+        """The classifier's guesses, over the occurrences."""
+        return Counter(s.intent for s in self.sources if s.intent and s.confidence is not None)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A training example near a group: where its messages would fit."""
+
+    text: str
+    intent: str
+    similarity: float
+
+
+@dataclass
+class Group:
+    """Candidates about one thing (tools/review.py groups them by their text)."""
+
+    intent: str  # a staff-named intent, or a placeholder to rename (PLACEHOLDER_PREFIX…)
+    label: str  # what they are about, in a few words
+    candidates: list[Candidate]
+    neighbours: list[Neighbour] = field(default_factory=list)
+    by_staff: bool = False  # staff named the intent
+
+    @property
+    def seen(self) -> int:
+        return sum(len(c.sources) for c in self.candidates)
+
+
+def placeholder(label: str, taken: set[str] | None = None) -> str:
+    """`TODO_gift_card` for "gift card": an intent name a maintainer must change (at least drop
+    the prefix); a number is added when `taken` has it already."""
+    words = re.findall(r"[^\W_]+", label.lower())
+    name = PLACEHOLDER_PREFIX + "_".join(words) if words else UNNAMED
+    taken = taken if taken is not None else set()
+    unique, n = name, 2
+    while unique in taken:
+        unique, n = f"{name}_{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
+def as_designed(candidate: Candidate, routed: Mapping[str, str], low_confidence: float) -> str:
+    """Why every occurrence of `candidate` was handed over to a person as designed, or "" when
+    one of them is worth a look. As designed: the customer asked for a person, wrote in a
+    language the assistant does not answer, or the classifier was sure of an intent that
+    `routed` (bot/routing.yml handoff: intent -> reason) sends to a person, for that reason."""
+    why: list[str] = []
+    for source in candidate.sources:
+        if source.confidence is None or not source.outcome.startswith("handoff"):
+            return ""
+        if source.reason in AS_DESIGNED:
+            why.append(AS_DESIGNED[source.reason])
+        elif routed.get(source.intent) == source.reason and source.confidence >= low_confidence:
+            why.append(f"bot/routing.yml sends {source.intent} to a person")
+        else:
+            return ""
+    return "; ".join(dict.fromkeys(why))
 
 
 def normalise(text: str) -> str:
@@ -88,8 +172,10 @@ async def _sources(
         outcome = turn.get("outcome", "")
         at = int(turn.get("at") or 0)
         replies: tuple[str, ...] = ()
+        reason = ""
         if outcome == "handoff":
-            outcome = f"handoff ({turn.get('reason') or 'unknown'})"
+            reason = str(turn.get("reason") or "")
+            outcome = f"handoff ({reason or 'unknown'})"
             later = [m.text for m in staff if m.ts_ms >= at and m.text]
             replies = tuple(later[:STAFF_REPLIES_SHOWN])
         elif outcome == "answer":
@@ -104,6 +190,7 @@ async def _sources(
             turn.get("intent", ""),
             confidence,
             staff_replies=replies,
+            reason=reason,
         )
         out.append((source, turn.get("text", "")))
     for mark in (await read_marks(redis, conversation_id)).values():
@@ -124,7 +211,7 @@ def _mark_source(conversation_id: str, channel: str, mark: Mark) -> Source:
 
 
 def known_intents(domain: Path) -> set[str]:
-    """Intent names in bot/domain.yml (a plain reading of its `intents:` list)."""
+    """Intent names in domain.yml (a plain reading of its `intents:` list)."""
     names, inside = set(), False
     for line in domain.read_text(encoding="utf-8").splitlines():
         if re.match(r"^\S", line):
@@ -134,39 +221,97 @@ def known_intents(domain: Path) -> set[str]:
     return names
 
 
-def render(candidates: list[Candidate], known: set[str], origin: str = "") -> str:
+def render(
+    groups: list[Group],
+    known: set[str],
+    information: Sequence[tuple[Candidate, str]] = (),
+    origin: str = "",
+    method: str = "",
+) -> str:
+    """The review file: `groups` as NLU data (everything else in comments), then the
+    `information` (candidate, why it went as designed) in comments only."""
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    todo = PLACEHOLDER_PREFIX
     lines = [
         f"# Review candidates written by `make review` on {stamp}{origin}.",
-        "# NOT training data: training reads data/nlu/ and data/rules.yml, never data/review/.",
-        "# For each example, check the intent, then move the `- text:` line into",
-        "# data/nlu/reviewed.yml under that intent (or delete it); `make evaluate` reports on the",
-        "# examples of both files. Each is commented with its source and the suggested intent.",
+        "# NOT training data: training reads data/, never review/.",
+        "# What the assistant could not handle, in groups of messages about one thing, grouped",
+        f"# {method or 'by their text'}.",
+        "# The classifier's guess is only a comment.",
+        "# For each group:",
+        "#  - an intent the bot has (the nearest training examples show where it would fit): set",
+        "#    `- intent:` to it, and move the `- text:` lines you agree with into",
+        "#    data/nlu/reviewed.yml under that intent;",
+        f"#  - a new topic: rename the placeholder {todo}... (`make validate` rejects it",
+        f"#    in data/), and give the new intent its answer ({RECIPE});",
+        "#  - nothing to learn: delete the group.",
+        "# `make evaluate` counts an example once it is in data/nlu/reviewed.yml, never here.",
         "# It holds customers' words: do not commit it; `make forget` does not reach copies.",
         'version: "3.1"',
     ]
-    groups: dict[str, list[tuple[Candidate, str]]] = {}
-    for candidate in candidates:
-        intent, why = candidate.suggestion()
-        groups.setdefault(intent, []).append((candidate, why))
     if not groups:
-        return "\n".join([*lines, "nlu: []", ""])
-    lines.append("nlu:")
-    for intent in sorted(groups):
-        lines.append(f"- intent: {intent}")
-        if intent == NEW_TOPIC_GROUP:
-            lines.append(
-                "  # No intent covers these yet: name one in bot/domain.yml and routing.yml."
-            )
-        elif intent not in known:
-            lines.append(f"  # `{intent}` is not in bot/domain.yml yet.")
-        lines.append("  examples:")
-        for candidate, why in groups[intent]:
-            lines.append(f"  # suggested: {intent} ({why}); seen {len(candidate.sources)}x")
-            for source in sorted(candidate.sources, key=lambda s: s.at_ms):
-                lines.append("  #   " + _describe(source))
-            lines.append(f"  - text: {json.dumps(candidate.text, ensure_ascii=False)}")
+        lines.append("nlu: []")
+    else:
+        lines.append("nlu:")
+    for number, group in enumerate(groups, 1):
+        lines.extend(["", *_group_lines(number, group, known)])
+    if information:
+        lines.extend(["", *_information_lines(information)])
     return "\n".join(lines) + "\n"
+
+
+def _group_lines(number: int, group: Group, known: set[str]) -> list[str]:
+    messages = len(group.candidates)
+    about = f"{group.intent} (named by staff)" if group.by_staff else json.dumps(group.label)
+    lines = [
+        f"# == {number}. {about}: {messages} message{'s' * (messages != 1)}, seen {group.seen}x",
+    ]
+    guesses: Counter[str] = Counter()
+    for candidate in group.candidates:
+        guesses.update(candidate.guesses())
+    if guesses:
+        ranked = sorted(guesses.items(), key=lambda item: (-item[1], item[0]))
+        said = ", ".join(f"{intent} {n}x" for intent, n in ranked)
+        lines.append(f"# The classifier guessed: {said}.")
+    if group.neighbours:
+        lines.append("# Nearest training examples (intent, similarity):")
+        width = max(len(n.intent) for n in group.neighbours)
+        for n in group.neighbours:
+            text = _one_line(json.dumps(n.text, ensure_ascii=False))
+            lines.append(f"#   {n.intent:<{width}}  {n.similarity:.2f}  {text}")
+    if group.intent.startswith(PLACEHOLDER_PREFIX):
+        lines.append(f"# Rename `{group.intent}`: an intent above, or a new one ({RECIPE}).")
+    elif group.intent not in known:
+        lines.append(f"# `{group.intent}` is not in domain.yml yet: {RECIPE}.")
+    lines.extend([f"- intent: {group.intent}", "  examples:"])
+    for candidate in group.candidates:
+        intent, why = candidate.suggestion()
+        if why == "staff mark":
+            said = f"suggested: {intent} (staff mark)"
+        elif intent:
+            said = f"the classifier's guess: {intent} ({why.removeprefix('classifier ')})"
+        else:
+            said = f"suggested: a new topic ({why})"
+        lines.append(f"  # seen {len(candidate.sources)}x; {said}")
+        for source in sorted(candidate.sources, key=lambda s: s.at_ms):
+            lines.append("  #   " + _describe(source))
+        lines.append(f"  - text: {json.dumps(candidate.text, ensure_ascii=False)}")
+    return lines
+
+
+def _information_lines(information: Sequence[tuple[Candidate, str]]) -> list[str]:
+    lines = [
+        "# == For information, nothing to review: handed over to a person as designed",
+        "# (the customer asked for one, wrote in a language the assistant does not answer, or",
+        "# bot/routing.yml sends the intent to a person and the classifier was sure of it).",
+        "# Comments only: none of it is training data.",
+    ]
+    for candidate, why in information:
+        text = _one_line(json.dumps(candidate.text, ensure_ascii=False))
+        lines.append(f"#   {text}: {why}; seen {len(candidate.sources)}x")
+        for source in sorted(candidate.sources, key=lambda s: s.at_ms):
+            lines.append("#     " + _describe(source))
+    return lines
 
 
 def _describe(source: Source) -> str:

@@ -86,9 +86,15 @@ class Learning:
             if is_notable(decision):
                 pipe.zadd(keys.REVIEW, {conversation.id: now})
             await pipe.execute()
-        if decision.outcome in ("abstain", "handoff") and decision.intent:
-            await self._spikes.count(
-                decision.intent, conversation.id, message.text, decision.outcome, now
+        if decision.outcome in ("abstain", "handoff"):
+            await self._spikes.count_turn(
+                conversation.id,
+                message.text,
+                decision.intent,
+                decision.confidence,
+                decision.outcome,
+                handoff_reason,
+                now,
             )
 
     async def touch(self, conversation_id: str) -> None:

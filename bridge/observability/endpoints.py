@@ -196,7 +196,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def _run(probe: Probe) -> dict[str, object]:
     try:
-        return {"ok": True, "detail": await probe()}
+        detail = await probe()
+        # A probe may report facts beside its line (the rasa probe: the model it serves).
+        return {"ok": True, "detail": str(detail), **getattr(detail, "fields", {})}
     except ProbeFailed as exc:
         return {"ok": False, "detail": str(exc)}
     except Exception as exc:  # an unexpected failure is still an answer, not a 500

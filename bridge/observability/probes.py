@@ -37,14 +37,40 @@ async def redis(client: Redis) -> str:
     return "PING answered"
 
 
+class Detail(str):
+    """A probe's one-line description, with facts that /readyz also reports as fields."""
+
+    fields: dict[str, object]
+
+    def __new__(cls, text: str, **fields: object) -> Detail:
+        detail = super().__new__(cls, text)
+        detail.fields = fields
+        return detail
+
+
 async def rasa(http: aiohttp.ClientSession, base_url: str) -> str:
+    """Rasa answers, and has a model loaded: which one (GET /status: the archive's file name
+    and the model_id Rasa gave it when it was trained; the training date is not served over
+    HTTP, `make status` reads it from the archive by that id)."""
+    base = base_url.rstrip("/")
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     try:
-        async with http.get(
-            base_url.rstrip("/") + "/", timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
-        ) as response:
+        async with http.get(base + "/", timeout=timeout) as response:
             body = (await response.text())[:80]
+        if response.status != 200:
+            raise ProbeFailed(f"Rasa at {base_url} answered HTTP {response.status}")
+        async with http.get(base + "/status", timeout=timeout) as status:
+            loaded = await status.json(content_type=None) if status.status == 200 else None
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ProbeFailed(f"Rasa unreachable at {base_url}: {exc or type(exc).__name__}") from None
-    if response.status != 200:
-        raise ProbeFailed(f"Rasa at {base_url} answered HTTP {response.status}")
-    return body.strip()
+    except ValueError:  # /status answered something that is not JSON
+        loaded = None
+    if status.status == 409:
+        raise ProbeFailed(f"Rasa at {base_url} has no model loaded") from None
+    if not isinstance(loaded, dict):
+        raise ProbeFailed(f"Rasa at {base_url} answered /status with HTTP {status.status}")
+    model = {"file": loaded.get("model_file"), "model_id": loaded.get("model_id")}
+    return Detail(
+        f"{body.strip()}; model {model['file']} ({model['model_id']})",
+        model=model,
+    )

@@ -29,9 +29,31 @@ class Notice(StrEnum):
 
     UNCLAIMED = "unclaimed"  # detail: minutes the handoff has waited
     RATED = "rated"  # detail: the customer's answer to the satisfaction question
+    # An earlier bridge's answers to staff marks (still shown if queued); now a MarkReply.
     MARKED_INTENT = "marked_intent"  # words: the marked message; detail: the intent
     MARKED_NEW_TOPIC = "marked_new_topic"  # words: the marked message; detail: a label or ""
     NOT_MARKED = "not_marked"  # a mark command that named nothing to mark
+
+
+class MarkAnswer(StrEnum):
+    """What a staff mark came to (docs/learning.md), as MarkReply tells staff."""
+
+    MARKED = "marked"  # line `number` (`words`) is marked: `kind`, with `intent` or `label`
+    UNMARKED = "unmarked"  # its reaction was taken off, and so was the mark of that line
+    PICK = "pick"  # the post reacted to shows several customer lines: `choices`, as buttons
+    NOT_MARKED = "not_marked"  # nothing was marked: `why`; `choices` are lines to name instead
+
+
+class MarkRefusal(StrEnum):
+    """Why a mark marked nothing."""
+
+    NO_TARGET = "no_target"  # a command with no line named and no reaction of theirs pending
+    BAD_NAME = "bad_name"  # `!intent` without a valid intent name
+    NO_SUCH_LINE = "no_such_line"  # `#<number>` is no customer line of the thread
+    NO_MATCH = "no_match"  # no customer line contains the quoted `words`
+    AMBIGUOUS = "ambiguous"  # several do (`choices`)
+    NOT_CUSTOMER = "not_customer"  # the post reacted to shows no customer message
+    GONE = "gone"  # the picked line is no longer in the thread
 
 
 class ReceiptOutcome(StrEnum):
@@ -129,6 +151,76 @@ class PostNotice:
             f.get("words", ""),
             f.get("detail", ""),
             f.get("thread", ""),
+        )
+
+
+@dataclass(frozen=True)
+class MarkChoice:
+    """A customer line a mark's answer offers or lists."""
+
+    number: int  # its number among the thread's customer lines (`!intent <name> #<number>`)
+    line: str  # where it is on the desk (learning.marks.Line.field)
+    words: str  # the customer's words (shortened)
+
+
+@dataclass(frozen=True)
+class MarkReply:
+    """The bridge's answer to a staff mark in thread `thread` (docs/learning.md): a new post,
+    or with `replace` (a line picker's id) that picker rewritten to say what was marked."""
+
+    conversation: str
+    thread: str
+    answer: MarkAnswer
+    by: str = ""  # who marked: their display name, else their desk user id
+    kind: str = ""  # learning.marks.MarkKind: should_handle | new_topic
+    number: int = 0  # the line's number in the thread; 0 if not known
+    words: str = ""  # the line's words (NO_MATCH: the words asked for)
+    intent: str = ""
+    label: str = ""  # a new topic's working name
+    why: MarkRefusal | None = None  # NOT_MARKED
+    command: str = ""  # NOT_MARKED: the command as sent, without its target, for the hints
+    on: str = ""  # PICK: the post the reaction is on
+    choices: tuple[MarkChoice, ...] = ()
+    replace: str = ""
+    KIND: ClassVar[str] = "mark_reply"
+
+    def to_fields(self) -> Fields:
+        choices = [[c.number, c.line, c.words] for c in self.choices]
+        return {
+            "conversation": self.conversation,
+            "thread": self.thread,
+            "answer": str(self.answer),
+            "by": self.by,
+            "mark": self.kind,  # not "kind": that names the job's type
+            "number": str(self.number),
+            "words": self.words,
+            "intent": self.intent,
+            "label": self.label,
+            "why": str(self.why or ""),
+            "command": self.command,
+            "on": self.on,
+            "choices": json.dumps(choices, ensure_ascii=False),
+            "replace": self.replace,
+        }
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> MarkReply:
+        choices = tuple(MarkChoice(int(n), str(ln), str(w)) for n, ln, w in _json(f, "choices"))
+        return cls(
+            f["conversation"],
+            f["thread"],
+            MarkAnswer(f["answer"]),
+            by=f.get("by", ""),
+            kind=f.get("mark", ""),
+            number=int(f.get("number") or 0),
+            words=f.get("words", ""),
+            intent=f.get("intent", ""),
+            label=f.get("label", ""),
+            why=MarkRefusal(f["why"]) if f.get("why") else None,
+            command=f.get("command", ""),
+            on=f.get("on", ""),
+            choices=choices,
+            replace=f.get("replace", ""),
         )
 
 
@@ -268,8 +360,10 @@ class ReviseSent:
 
 
 DeskJob = (
-    OpenThread | PostTranscript | PostCustomerLine | PostNotice | Receipt | UpdateCard
-) | TopicSpikeAlert
+    (OpenThread | PostTranscript | PostCustomerLine | PostNotice | Receipt | UpdateCard)
+    | TopicSpikeAlert
+    | MarkReply
+)
 CustomerJob = SendToCustomer | ReviseSent
 Job = DeskJob | CustomerJob
 
@@ -283,6 +377,7 @@ _KINDS: dict[str, type[Job]] = {
         Receipt,
         UpdateCard,
         TopicSpikeAlert,
+        MarkReply,
         SendToCustomer,
         ReviseSent,
     )

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from bridge import keys
 from bridge.models import Channel, Conversation, Message, StaffMessageRef
 from bridge.observability import metrics, timeline
-from bridge.outbox import live, receipts
+from bridge.outbox import live, receipts, retention
 from bridge.outbox.delivery import Delivered, Delivery
 from bridge.outbox.jobs import Fields, Job, ReviseSent, SendToCustomer, encode
 from bridge.outbox.queues import ENQUEUE_LUA, fields_arg, stage, stream_for
@@ -261,39 +261,53 @@ class Outbox:
         self, delivery: Delivery, jobs: Sequence[Job], delivered: Delivered | None = None
     ) -> None:
         """The platform has `jobs` (the entries of `delivery`): acknowledge them, with the
-        sender's bookkeeping and the receipts they are owed, in one transaction."""
+        sender's bookkeeping and the receipts they are owed, in one transaction, and take them
+        off their stream (_done: a delivered entry is not kept)."""
         steps = delivered.steps if delivered is not None else ()
         follow_ups = [receipt for job in jobs for receipt in receipts.after_delivery(job)]
-        if not steps and not follow_ups:
-            await self._redis.xack(delivery.stream, keys.SENDER_GROUP, *delivery.entries)
-            return
         async with self._redis.pipeline(transaction=True) as pipe:
             for step in steps:
                 step(pipe)
             for job in follow_ups:
                 _add(pipe, job)
-            pipe.xack(delivery.stream, keys.SENDER_GROUP, *delivery.entries)
+            _done(pipe, delivery)
             await pipe.execute()
 
     async def dead_letter(
         self, delivery: Delivery, entries: Sequence[Fields], jobs: Sequence[Job], reason: str
     ) -> None:
-        """Give up on a delivery: every entry's fields go to the dead letters, and the receipts
-        its jobs are owed are queued, as the entries are acknowledged."""
+        """Give up on a delivery: every entry's fields go to the dead letters (the newest
+        DEAD_LETTERS_KEPT are kept), and the receipts its jobs are owed are queued, as the
+        entries are acknowledged and taken off their stream."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for fields in entries:
                 dead: dict[Any, Any] = {**fields, "stream": delivery.stream, "reason": reason}
-                pipe.xadd(keys.DEAD_LETTERS, dead)
+                pipe.xadd(keys.DEAD_LETTERS, dead, maxlen=keys.DEAD_LETTERS_KEPT, approximate=True)
             for job in jobs:
                 for receipt in receipts.after_dead_letter(job, reason):
                     _add(pipe, receipt)
-            pipe.xack(delivery.stream, keys.SENDER_GROUP, *delivery.entries)
+            _done(pipe, delivery)
             await pipe.execute()
+
+    async def upkeep(self, retention_s: int) -> None:
+        """Runs for the life of the process: what was never delivered is deleted once older
+        than the retention time (bridge/outbox/retention.py)."""
+        await retention.upkeep(self._redis, retention_s)
 
     async def discard(self, stream: str, entry_ids: Sequence[str]) -> None:
         """Entries deleted from their stream while pending: nothing is left to send."""
         if entry_ids:
             await self._redis.xack(stream, keys.SENDER_GROUP, *entry_ids)
+
+
+def _done(pipe: Any, delivery: Delivery) -> None:
+    """Acknowledge the delivery's entries and delete them from their stream, in the caller's
+    transaction. Only these ids, which the platform now has (or which went to the dead
+    letters): every other entry, read or not, stays in the stream and in the group's pending
+    list until its own delivery. Nothing reads a delivered entry again (a post's read-back
+    asks Slack, by the entry's name), so keeping it would only keep the customer's words."""
+    pipe.xack(delivery.stream, keys.SENDER_GROUP, *delivery.entries)
+    pipe.xdel(delivery.stream, *delivery.entries)
 
 
 def _add(pipe: Any, job: Job) -> None:

@@ -3,6 +3,8 @@ it is delivered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
 from bridge import keys
@@ -26,3 +28,34 @@ class Dedupe:
     async def first_time(self, key: str) -> bool:
         """True once per `key` (an `event_key`): makes a redelivered event's side effect a no-op."""
         return bool(await self._redis.set(key, "1", nx=True, ex=keys.DEDUPE_TTL_S))
+
+
+async def forget_markers(redis: Redis, conversation_id: str, entry_ids: set[str]) -> int:
+    """`make forget`: delete the once keys of one conversation, and answer how many went.
+
+    Those naming it (a widget's `widget:<conversation>:<client id>`, the desk's
+    `desk:<what>:<conversation>:…`, `quota:<conversation>:<window>`), and those whose value is
+    one of `entry_ids`, its transcript entries: a customer line's once key keeps the entry it
+    created, and a channel's own event ids (Telegram's update ids) do not name the conversation.
+    """
+    doomed: list[str] = []
+    batch: list[str] = []
+
+    async def check(batch: list[str]) -> None:
+        values: Any = await redis.mget(batch) if entry_ids else [None] * len(batch)
+        doomed.extend(key for key, value in zip(batch, values, strict=True) if value in entry_ids)
+
+    async for key in redis.scan_iter(match=keys.seen("*", "*"), count=1000):
+        if conversation_id in str(key).split(":"):
+            doomed.append(str(key))
+        else:
+            batch.append(str(key))
+            if len(batch) >= 500:
+                await check(batch)
+                batch = []
+    if batch:
+        await check(batch)
+    deleted = 0
+    for start in range(0, len(doomed), 500):
+        deleted += int(await redis.delete(*doomed[start : start + 500]))
+    return deleted

@@ -134,19 +134,93 @@ def unclaimed(minutes: str) -> str:
 # --- staff marks (docs/learning.md) -------------------------------------------------------
 
 MARK_USAGE = (
-    "Mark a customer message for review: react with :robot_face: (the bot should have handled "
-    "it) or :new: (a new topic), then reply `!intent <intent_name>` or `!new <short label>`. "
-    "Without a reaction the message that caused the handoff is marked."
+    "To mark a customer message for review, react to its post with :robot_face: (the bot should "
+    "have handled it) or :new: (a new topic), then reply `!intent <intent_name>` or "
+    "`!new <short label>`. Or name the message in the command: `!intent <intent_name> #2`, "
+    '`!new <short label> "words from it"`.'
 )
 NOT_MARKED = "Not marked."
 
 
-def marked(words: str, what: str) -> str:
-    return f"Marked for review: “{words}” → {what}"
+def not_marked(why: str) -> str:
+    return f"Not marked: {why}"
+
+
+def line_ref(number: int, words: str) -> str:
+    """A customer line as a mark's answer names it: `#2 “…”`."""
+    return (f"#{number} " if number else "") + f"“{words}”"
+
+
+def marked(words: str, what: str, who: str = "") -> str:
+    return f"Marked for review: {words} → {what}" + (f" — {who}" if who else "")
+
+
+def marked_should_handle(line: str, who: str) -> str:
+    return (
+        f"Marked for review, the bot should have handled it: {line} — {who}. Reply "
+        "`!intent <intent_name>` to say what it should have understood."
+    )
+
+
+def marked_new_topic(line: str, who: str) -> str:
+    return (
+        f"Marked for review as a new topic: {line} — {who}. Reply `!new <short label>` to name "
+        "the topic."
+    )
+
+
+def unmarked(line: str, who: str) -> str:
+    return f"Mark removed with the reaction: {line} is no longer marked for review — {who}"
 
 
 def new_topic(label: str) -> str:
     return "a new topic" + (f" ({label})" if label else "")
+
+
+PICK_WHAT = {"should_handle": "the bot should have handled", "new_topic": "is a new topic"}
+PICK_COMMAND = {"should_handle": "!intent <intent_name>", "new_topic": "!new <short label>"}
+
+
+def pick(what: str, who: str, command: str) -> str:
+    return (
+        f"{who}, the post you reacted to shows several customer messages: which one {what}? "
+        f"Click it (or reply `{command} #<number>`). Nothing is marked until then."
+    )
+
+
+def not_marked_no_target(command: str, minutes: int) -> str:
+    return (
+        f"`{command}` does not say which customer message it is about, and you have no unnamed "
+        f"mark from the last {minutes} minutes in this thread. Name the message: "
+        f'`{command} #2` or `{command} "words from it"`, or react to it with :robot_face: and '
+        "send the command again."
+    )
+
+
+BAD_INTENT_NAME = (
+    "an intent name is lower-case letters, digits and `_`, as in `!intent track_order`."
+)
+NOT_A_CUSTOMER_MESSAGE = (
+    "that post shows no customer message, and only the customer's words are examples for the "
+    "bot. React to the customer's own line."
+)
+LINE_GONE = "that customer message is no longer in this thread."
+
+
+def no_such_line(number: int) -> str:
+    return f"there is no customer message #{number} in this thread."
+
+
+def no_line_contains(words: str) -> str:
+    return f"no customer message in this thread contains “{words}”."
+
+
+def several_contain(words: str) -> str:
+    return f"several customer messages contain “{words}”: name one by its number."
+
+
+CUSTOMER_LINES = "The customer's messages here:"
+NO_CUSTOMER_LINES = "This thread shows no customer message yet."
 
 
 # --- topic spikes ---------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""`python -m standins.shop --port P --db PATH --api-key KEY`: the local shop API."""
+"""`python -m standins.shop --port P --db PATH --api-key KEY`: the local shop API.
+
+`COMMERCE_DB=PATH make reset-shop` puts its seed data back, while it runs or not."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Web API methods under /api/: the subset the bridge uses, answering with Slack's shapes."""
+"""Web API methods under /api/: the subset the bridge uses, answering with Slack's shapes and
+refusing what Slack refuses: calls without their scope (scopes.py), malformed payloads
+(validation.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from .._common import Faults, Interval, read_params
-from . import files
+from . import files, validation
 from .calls import Call, message_event
 from .events import EventDispatcher
 from .hangs import Hangs
+from .scopes import TokenScopes
 from .state import (
     TEAM_ID,
     TEAM_NAME,
@@ -42,27 +45,26 @@ def auth_test(call: Call) -> JSON:
 
 
 def _message_body(call: Call, channel: Channel) -> tuple[str, list[JSON] | None]:
-    """The text and blocks of a new message, checked as Slack checks them."""
+    """The text and blocks of a new message, checked as Slack checks them (validation.py)."""
     if call.user.id not in channel.members:
         raise SlackError("not_in_channel")
-    text, blocks = call.text("text"), call.blocks()
-    if not text and not blocks:
-        raise SlackError("no_text")
-    if len(text) > 40_000:
-        raise SlackError("msg_too_long")
-    return text, blocks
+    blocks = validation.blocks(call.params.get("blocks"))
+    return validation.message_text(call.params, blocks), blocks
 
 
 def chat_post_message(call: Call) -> JSON:
     channel = call.channel()
     text, blocks = _message_body(call, channel)
+    metadata, warnings = validation.metadata(call.params.get("metadata"))
+    # A reply's ts threads under its parent; a ts that is no message's is kept, shown nowhere
+    # (Workspace.post), as Slack does.
     thread_ts = call.text("thread_ts") or None
-    metadata = call.metadata()
     msg = call.ws.post(channel, call.user, text, blocks, thread_ts)
     if metadata is not None:
         msg["metadata"] = metadata
     call.events.emit(channel.id, message_event(channel, msg))
-    return {"channel": channel.id, "ts": msg["ts"], "message": msg}
+    result = {"channel": channel.id, "ts": msg["ts"], "message": msg}
+    return validation.with_warnings(result, warnings)
 
 
 def chat_post_ephemeral(call: Call) -> JSON:
@@ -73,8 +75,8 @@ def chat_post_ephemeral(call: Call) -> JSON:
     if recipient is None or recipient.deleted or recipient.id not in channel.members:
         raise SlackError("user_not_in_channel")
     thread_ts = call.text("thread_ts") or None
-    if thread_ts is not None:
-        thread_ts = channel.thread(thread_ts)[0]["ts"]  # thread_not_found, as for a post
+    if thread_ts is not None:  # into the parent's thread, as a post (or kept, shown nowhere)
+        thread_ts = channel.parent_ts(thread_ts) or thread_ts
     ts = call.ws.clock.next_ts()
     message: JSON = {"type": "message", "user": call.user.id, "text": text, "ts": ts}
     if call.user.is_bot:
@@ -97,12 +99,16 @@ def _own_message(call: Call, error: str) -> tuple[Channel, JSON]:
 
 def chat_update(call: Call) -> JSON:
     channel, msg = _own_message(call, "cant_update_message")
+    blocks = validation.blocks(call.params.get("blocks"))
+    text = validation.message_text(call.params, blocks)
+    metadata, warnings = validation.metadata(call.params.get("metadata"))
     previous = dict(msg)
     if "text" in call.params:
-        msg["text"] = call.text("text")
-    blocks = call.blocks()
+        msg["text"] = text
     if blocks is not None:
         msg["blocks"] = blocks
+    if metadata is not None:
+        msg["metadata"] = metadata
     msg["edited"] = {"user": call.user.id, "ts": call.ws.clock.next_ts()}
     call.events.emit(
         channel.id,
@@ -118,7 +124,8 @@ def chat_update(call: Call) -> JSON:
             "channel_type": "channel",
         },
     )
-    return {"channel": channel.id, "ts": msg["ts"], "text": msg["text"], "message": msg}
+    result = {"channel": channel.id, "ts": msg["ts"], "text": msg["text"], "message": msg}
+    return validation.with_warnings(result, warnings)
 
 
 def chat_delete(call: Call) -> JSON:
@@ -192,12 +199,18 @@ def conversations_info(call: Call) -> JSON:
 
 
 def conversations_list(call: Call) -> JSON:
-    channels = [c.to_json() for c in call.ws.channels.values()]
+    types = {t.strip() for t in (call.text("types") or "public_channel").split(",")}
+    channels = [
+        c.to_json()
+        for c in call.ws.channels.values()
+        if ("private_channel" if c.is_private else "public_channel") in types
+    ]
     return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
 
 def conversations_create(call: Call) -> JSON:
-    return {"channel": call.ws.create_channel(call.text("name")).to_json()}
+    channel = call.ws.create_channel(call.text("name"), call.flag("is_private"))
+    return {"channel": channel.to_json()}
 
 
 def users_info(call: Call) -> JSON:
@@ -220,10 +233,7 @@ def usergroups_users_list(call: Call) -> JSON:
 def _reaction_target(call: Call) -> tuple[Channel, JSON, str]:
     channel = call.channel()
     msg = channel.message(call.text("timestamp"))
-    name = call.text("name").strip(":")
-    if not name:
-        raise SlackError("invalid_name")
-    return channel, msg, name
+    return channel, msg, validation.reaction_name(call.params.get("name"))
 
 
 def _reaction_event(call: Call, kind: str, channel: Channel, msg: JSON, name: str) -> None:
@@ -292,8 +302,14 @@ METHODS: dict[str, Callable[[Call], JSON]] = {
 }
 
 
-def _error(code: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"ok": False, "error": code}, status=status, headers=headers)
+def _error(
+    code: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    extra: JSON | None = None,
+) -> web.Response:
+    body = {"ok": False, "error": code, **(extra or {})}
+    return web.json_response(body, status=status, headers=headers)
 
 
 def _token(request: web.Request, params: JSON) -> str | None:
@@ -312,6 +328,8 @@ class WebApi:
     # None when rate limiting is off; else chat.postMessage at most once a second per channel.
     post_limit: Interval | None
     hangs: Hangs
+    # Which scopes each token has (the bridge's bot token: the manifest's).
+    scopes: TokenScopes
     # How many times each method was called, for GET /_test/calls.
     calls: Counter[str] = field(default_factory=Counter)
 
@@ -341,16 +359,20 @@ class WebApi:
             return _error("request_timeout", status=504)
         call = Call(self.ws, self.events, user, params, str(request.url.origin()))
         try:
+            self.scopes.check(token, name, call)
             if name == "chat.postMessage" and self.post_limit is not None:
                 wait = self.post_limit.wait_for(call.channel().id, time.monotonic())
                 if wait:
                     return self._ratelimited(wait)
             result = method(call)
         except SlackError as exc:
-            return _error(exc.code)
+            return _error(exc.code, extra=exc.extra)
         if hang is not None:  # carried out; the answer comes too late for the client
             await self.hangs.hold(hang)
-        return web.json_response({"ok": True, **result})
+        # As Slack does, every answer names the token's scopes (make check-deployment reads it).
+        granted = self.scopes.of(token)
+        headers = {"X-OAuth-Scopes": ",".join(granted)} if granted is not None else None
+        return web.json_response({"ok": True, **result}, headers=headers)
 
     @staticmethod
     def _ratelimited(retry_after: int) -> web.Response:

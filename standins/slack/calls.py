@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._common import json_field
 from .events import EventDispatcher
-from .state import Channel, SlackError, User, Workspace
+from .state import Channel, User, Workspace
 
 JSON = dict[str, Any]
 
@@ -31,31 +30,6 @@ class Call:
     def flag(self, name: str) -> bool:
         """A boolean argument: slack_sdk sends 1/0 in query strings, true/false in JSON."""
         return str(self.params.get(name, "")).lower() in ("1", "true")
-
-    def metadata(self) -> JSON | None:
-        """Message metadata: {"event_type": str, "event_payload": {...}} (JSON or a string)."""
-        metadata = json_field(self.params.get("metadata"))
-        if metadata in (None, "", {}):
-            return None
-        if (
-            not isinstance(metadata, dict)
-            or not isinstance(metadata.get("event_type"), str)
-            or not metadata["event_type"]
-            or not isinstance(metadata.get("event_payload", {}), dict)
-        ):
-            raise SlackError("invalid_metadata_format")
-        return {
-            "event_type": metadata["event_type"],
-            "event_payload": metadata.get("event_payload", {}),
-        }
-
-    def blocks(self) -> list[JSON] | None:
-        blocks = json_field(self.params.get("blocks"))
-        if blocks in (None, "", []):
-            return None
-        if not isinstance(blocks, list):
-            raise SlackError("invalid_blocks")
-        return blocks
 
 
 def message_event(channel: Channel, msg: JSON) -> JSON:

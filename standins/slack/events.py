@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -49,6 +49,16 @@ class Delivery:
     last_error: str | None = None
 
 
+class Transport(Protocol):
+    """Another way than the request URL to reach the app: Socket Mode (socket_mode.py)."""
+
+    async def deliver_event(
+        self, delivery: Delivery, payload: JSON, retry_delays: Sequence[float]
+    ) -> None: ...
+
+    async def send_once(self, kind: str, payload: JSON, within_s: float) -> JSON: ...
+
+
 class EventDispatcher:
     def __init__(
         self,
@@ -57,8 +67,11 @@ class EventDispatcher:
         retry_delays: Sequence[float],
         timeout: float,
         verification_token: str = "local-verification-token",
+        socket: Transport | None = None,
     ) -> None:
         self.url = url
+        # When set (Socket Mode on), events go over the app's WebSocket and `url` is unused.
+        self.socket = socket
         self._secret = signing_secret
         self._retry_delays = tuple(retry_delays)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -84,7 +97,7 @@ class EventDispatcher:
 
     def emit(self, channel: str, event: JSON) -> str | None:
         """Queue `event` for delivery behind this channel's earlier events."""
-        if self.url is None:
+        if self.url is None and self.socket is None:
             return None
         self._count += 1
         event_id = f"Ev{self._id_prefix}{self._count:06d}"
@@ -129,7 +142,26 @@ class EventDispatcher:
             delivery, body = await queue.get()
             await self._deliver(delivery, body)
 
+    async def deliver_once(self, envelope: JSON) -> JSON:
+        """`envelope` (an `event_callback`) delivered as it is, once, without retries: what
+        the receiver answered, `{"status", "body"}` (a test's redelivery or crafted event)."""
+        if self.socket is not None:
+            return await self.socket.send_once("events_api", envelope, self._timeout.total or 3)
+        assert self._session is not None and self.url is not None
+        body = json.dumps(envelope).encode()
+        headers = signed_headers(self._secret, body, "application/json")
+        try:
+            async with self._session.post(
+                self.url, data=body, headers=headers, timeout=self._timeout
+            ) as resp:
+                return {"status": resp.status, "body": await resp.text()}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return {"status": 504, "body": repr(exc)}
+
     async def _deliver(self, delivery: Delivery, body: bytes) -> None:
+        if self.socket is not None:
+            await self.socket.deliver_event(delivery, json.loads(body), self._retry_delays)
+            return
         assert self._session is not None and self.url is not None
         reason = ""
         for attempt, delay in enumerate((0.0, *self._retry_delays)):

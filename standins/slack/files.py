@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .._common import json_field
 from .calls import Call, message_event
+from .scopes import FILE_DOWNLOAD_SCOPE, TokenScopes
 from .state import SlackError, Workspace
 
 JSON = dict[str, Any]
@@ -30,6 +31,7 @@ class SlackFile:
     user: str
     data: bytes | None = None
     title: str = ""
+    shared: bool = False  # completed: "This method can only be called once"
 
     @property
     def mimetype(self) -> str:
@@ -52,34 +54,67 @@ class SlackFile:
         }
 
 
+def _invalid(message: str) -> SlackError:
+    """Slack's answer to a missing or malformed argument."""
+    return SlackError(
+        "invalid_arguments", {"response_metadata": {"messages": [f"[ERROR] {message}"]}}
+    )
+
+
 def get_upload_url(call: Call) -> JSON:
+    """`filename` and `length` (bytes, an integer) are required; a length of 0 is Slack's
+    `missing_argument` ("Typically only occurs when the length provided is 0")."""
     name = call.text("filename")
+    if not name:
+        raise _invalid("missing required field: filename")
+    raw = call.params.get("length")
+    if raw is None or raw == "":
+        raise _invalid("missing required field: length")
     try:
-        length = int(call.params.get("length") or 0)
+        length = int(str(raw))
     except ValueError:
-        raise SlackError("invalid_arguments") from None
-    if not name or length <= 0:
-        raise SlackError("invalid_arguments")
+        raise _invalid("must be an integer [json-pointer:/length]") from None
+    if length == 0:
+        raise SlackError("missing_argument")
+    if length < 0:
+        raise _invalid("must be a positive integer [json-pointer:/length]")
     file = SlackFile(f"F0{secrets.token_hex(5).upper()}", name, length, call.user.id)
     call.ws.files[file.id] = file
     return {"upload_url": f"{call.base_url}/_upload/{file.id}", "file_id": file.id}
 
 
 def complete_upload(call: Call) -> JSON:
-    # Each shared file posts a message with the same event shape as chat.postMessage.
+    """`files`: a JSON array of {"id", "title"?} from getUploadURLExternal whose bytes arrived
+    (else file_not_found, docs: "Could not find the file from the upload ticket"), each
+    completed once; shared into `channel_id` (channel_not_found, not_in_channel), in the
+    thread of `thread_ts` as a post is."""
     items = json_field(call.params.get("files"))
     if not isinstance(items, list) or not items:
-        raise SlackError("invalid_arguments")
-    shared = []
-    for item in items:
-        file = call.ws.files.get(str(item.get("id")) if isinstance(item, dict) else "")
-        if file is None or file.data is None or file.user != call.user.id:
+        raise _invalid("missing required field: files")
+    found: list[tuple[SlackFile, str]] = []
+    for n, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise _invalid(f"must provide an object with an id [json-pointer:/files/{n}]")
+        title = item.get("title")
+        if title is not None and not isinstance(title, str):
+            raise _invalid(f"must be a string [json-pointer:/files/{n}/title]")
+        file = call.ws.files.get(item["id"])
+        if file is None or file.data is None or file.shared:
             raise SlackError("file_not_found")
-        file.title = str(item.get("title") or file.name)
-        shared.append(file.to_json(call.base_url))
-    channel_id = call.text("channel_id")
-    if channel_id:
+        if file.user != call.user.id:
+            raise SlackError("access_denied")  # "User is not the owner of the file."
+        found.append((file, title or file.name))
+    channel = None
+    if channel_id := call.text("channel_id"):
         channel = call.ws.channel(channel_id)
+        if call.user.id not in channel.members:
+            raise SlackError("not_in_channel")
+    shared = []
+    for file, title in found:
+        file.title, file.shared = title, True
+        shared.append(file.to_json(call.base_url))
+    if channel is not None:
+        # One message with the files, delivered as an event with chat.postMessage's shape.
         msg = call.ws.post(
             channel, call.user, call.text("initial_comment"), None, call.text("thread_ts") or None
         )
@@ -88,7 +123,7 @@ def complete_upload(call: Call) -> JSON:
     return {"files": shared}
 
 
-def routes(ws: Workspace) -> list[web.RouteDef]:
+def routes(ws: Workspace, scopes: TokenScopes) -> list[web.RouteDef]:
     async def upload(request: web.Request) -> web.Response:
         file = ws.files.get(request.match_info["id"])
         if file is None or file.data is not None:
@@ -102,8 +137,10 @@ def routes(ws: Workspace) -> list[web.RouteDef]:
     async def download(request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         file = ws.files.get(request.match_info["id"])
-        if ws.identity(token) is None or file is None or file.data is None:
-            # Slack answers an HTML login page, not an error status, to a missing token.
+        known = ws.identity(token) is not None and scopes.allows(token, FILE_DOWNLOAD_SCOPE)
+        if not known or file is None or file.data is None:
+            # Slack answers an HTML login page, not an error status, to a missing token (or
+            # one without files:read).
             return web.Response(status=200, text="<html>sign in</html>", content_type="text/html")
         return web.Response(body=file.data, content_type=file.mimetype)
 

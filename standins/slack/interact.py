@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from .events import signed_headers
+from .events import Transport, signed_headers
 from .state import APP_ID, TEAM_DOMAIN, TEAM_ID, SlackError, Workspace
 
 JSON = dict[str, Any]
@@ -26,6 +26,8 @@ class Interactivity:
     session: aiohttp.ClientSession | None = None
     # response_url id -> (channel id, message ts)
     responses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # When set (Socket Mode on), clicks go over the app's WebSocket and `url` is unused.
+    socket: Transport | None = None
 
     async def interact(self, request: web.Request) -> web.Response:
         """`POST /_test/interact {"user", "action_id", "value", "channel", "message_ts"}`.
@@ -33,7 +35,7 @@ class Interactivity:
         Answers `{"status": <receiver's HTTP status>, "body": <its body>}` once the receiver
         has answered, so a test knows the click was handled.
         """
-        if self.url is None or self.session is None:
+        if self.socket is None and (self.url is None or self.session is None):
             return web.json_response({"error": "no interactivity URL configured"}, status=409)
         body = await request.json()
         user = self.ws.users.get(str(body.get("user")))
@@ -90,6 +92,9 @@ class Interactivity:
                 }
             ],
         }
+        if self.socket is not None:  # answered once acknowledged, like the HTTP answer
+            return web.json_response(await self.socket.send_once("interactive", payload, 10.0))
+        assert self.url is not None and self.session is not None
         form = urlencode({"payload": json.dumps(payload)}).encode()
         headers = signed_headers(self.signing_secret, form, "application/x-www-form-urlencoded")
         try:

@@ -45,6 +45,8 @@ def routes(ws: Workspace, staff_channel: str) -> list[web.RouteDef]:
                 "channel": {"id": channel.id, "name": channel.name},
                 "staff": staff,
                 "users": {u.id: u.real_name for u in ws.users.values()},
+                # For `<#C…>` mentions; each message carries its `reactions` as in Slack.
+                "channels": {c.id: c.name for c in ws.channels.values()},
                 "threads": items,
             }
         )

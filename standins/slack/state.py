@@ -23,16 +23,20 @@ BOT_ID = "B0LOCAL"
 BOT_USER_ID = "U0BOT"
 BOT_NAME = "support-bridge"
 STAFF_CHANNEL_ID = "C0STAFF"
+# The channel topic spike alerts go to, when the stand-in is asked for one (`make run` does).
+ALERTS_CHANNEL_ID = "C0ALERTS"
 # A user group ("@support") with only some of the staff in it.
 SUPPORT_GROUP_ID = "S0SUPPORT"
 
 
 class SlackError(Exception):
-    """An API error answered as {"ok": false, "error": code}."""
+    """An API error answered as {"ok": false, "error": code, **extra} (`extra`: what Slack adds,
+    such as missing_scope's needed/provided or invalid_blocks' errors)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, extra: JSON | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.extra = extra or {}
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class Channel:
     replies: dict[str, list[JSON]] = field(default_factory=dict)  # parent ts -> replies
     by_ts: dict[str, JSON] = field(default_factory=dict)  # every message, replies included
     members: set[str] = field(default_factory=set)  # user ids
+    # A private channel: its scopes are groups:* rather than channels:* (standins/slack/scopes.py).
+    is_private: bool = False
 
     def to_json(self) -> JSON:
         return {
@@ -117,7 +123,7 @@ class Channel:
             "is_channel": True,
             "is_group": False,
             "is_im": False,
-            "is_private": False,
+            "is_private": self.is_private,
             "is_archived": False,
             "is_general": False,
             "is_member": True,
@@ -137,6 +143,15 @@ class Channel:
         if msg is None:
             raise SlackError("message_not_found")
         return msg
+
+    def parent_ts(self, ts: str) -> str | None:
+        """The ts of the thread a post with this `thread_ts` goes in: the message's own, or its
+        parent's when it is a reply; None when no message of this channel has that ts."""
+        msg = self.by_ts.get(ts)
+        if msg is None:
+            return None
+        parent_ts = str(msg.get("thread_ts", ts))
+        return parent_ts if parent_ts in self.by_ts else None
 
     def thread(self, ts: str) -> list[JSON]:
         msg = self.by_ts.get(ts)
@@ -174,22 +189,23 @@ class Workspace:
         self.ephemeral: list[JSON] = []
         self.add_channel(STAFF_CHANNEL_ID, channel_name)
 
-    def add_channel(self, channel_id: str, name: str) -> Channel:
+    def add_channel(self, channel_id: str, name: str, is_private: bool = False) -> Channel:
         # Everyone is in every channel (the partner's members too: the channels are shared).
-        channel = Channel(channel_id, name, members=set(self.users))
+        channel = Channel(channel_id, name, members=set(self.users), is_private=is_private)
         self.channels[channel_id] = channel
         return channel
 
-    def create_channel(self, name: str) -> Channel:
+    def create_channel(self, name: str, is_private: bool = False) -> Channel:
         name = name.lstrip("#").lower()
         if not name:
             raise SlackError("invalid_name_required")
         if any(c.name == name for c in self.channels.values()):
             raise SlackError("name_taken")
-        return self.add_channel(f"C0{len(self.channels):07d}", name)
+        return self.add_channel(f"C0{len(self.channels):07d}", name, is_private)
 
     def identity(self, token: str | None) -> User | None:
-        """`xoxb-*` is the bot; `xoxp-<USERID>` is that staff member."""
+        """`xoxb-*` is the bot; `xoxp-<USERID>` is that staff member. (Which scopes each token
+        has: scopes.py; only the bridge's own, `xoxb-local-bot`, is limited to the manifest's.)"""
         if not token:
             return None
         if token.startswith("xoxb-other-"):
@@ -236,13 +252,20 @@ class Workspace:
         parent: JSON | None = None
         if thread_ts:
             # Replying to a reply threads under its parent, as in Slack.
-            parent = channel.thread(thread_ts)[0]
+            parent_ts = channel.parent_ts(thread_ts)
+            parent = channel.by_ts[parent_ts] if parent_ts is not None else None
         ts = self.clock.next_ts()
         msg["ts"] = ts
         msg["team"] = user.team_id
         if user.team_id != TEAM_ID:  # a shared channel names the author's own workspace
             msg["user_team"] = msg["source_team"] = user.team_id
-        if parent is None:
+        if thread_ts and parent is None:
+            # A thread_ts that is no message's: Slack answers ok and keeps the post as a reply
+            # to that ts, shown nowhere (not in the channel's history, no thread to open): the
+            # chat.postMessage error list has no thread error (python-slack-sdk #840,
+            # node-slack-sdk #780). Kept so its ts answers chat.update/delete like Slack's.
+            msg["thread_ts"] = thread_ts
+        elif parent is None:
             channel.top_level.append(msg)
         else:
             msg["thread_ts"] = parent["ts"]
@@ -266,7 +289,7 @@ class Workspace:
         parent_ts = msg.get("thread_ts")
         if parent_ts is None or parent_ts == ts:
             channel.top_level.remove(msg)
-        else:
+        elif msg in channel.replies.get(parent_ts, []):  # else a reply to no message, shown nowhere
             replies = channel.replies[parent_ts]
             replies.remove(msg)
             parent = channel.by_ts.get(parent_ts)

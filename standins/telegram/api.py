@@ -1,8 +1,9 @@
-"""Bot API methods at /bot<token>/<method>: the subset the bridge uses, in Telegram's shapes."""
+"""Bot API methods at /bot<token>/<method>: the subset the bridge uses, in Telegram's shapes,
+with its parameters checked as Telegram checks them (validation.py): any other method is 404."""
 
 from __future__ import annotations
 
-import re
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from .._common import Faults, Interval, Window, json_field, read_params
-from .markup import visible_text
+from . import validation
 from .state import (
     BotState,
     Chat,
@@ -26,7 +27,6 @@ from .webhook import Webhook
 
 JSON = dict[str, Any]
 SEND_METHODS = {"sendmessage", "sendphoto", "senddocument"}
-SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 @dataclass
@@ -48,6 +48,9 @@ class Call:
         return str(self.params.get(name, "")).lower() in ("1", "true")
 
     def chat(self) -> Chat:
+        """The chat named by chat_id: one of a customer who wrote to the bot (Telegram knows
+        no other private chats of a bot)."""
+        validation.chat_id(self.params.get("chat_id"))
         return self.state.chat(self.params.get("chat_id"))
 
     def reachable_chat(self) -> Chat:
@@ -57,19 +60,11 @@ class Call:
         return chat
 
     def reply_markup(self) -> JSON | None:
-        markup = json_field(self.params.get("reply_markup"))
-        if markup is None:
-            return None
-        if not isinstance(markup, dict):
-            raise bad_request("can't parse reply keyboard markup JSON object")
-        for row in markup.get("inline_keyboard", []):
-            for button in row:
-                if not button.get("text"):
-                    raise bad_request("can't parse inline keyboard button: Text is empty")
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                    raise bad_request("BUTTON_DATA_INVALID")
-        return markup
+        return validation.reply_markup(self.params.get("reply_markup"))
+
+    def has_upload(self, name: str) -> bool:
+        ref = self.text(name) or ""
+        return bool(ref) or name in self.files
 
     def upload(self, name: str, folder: str, suffix: str, mime: str) -> StoredFile:
         """The file sent as `name`: a multipart upload (direct or attach://) or a file_id."""
@@ -113,14 +108,15 @@ def get_me(call: Call) -> Any:
 
 
 def set_webhook(call: Call) -> Any:
-    secret = call.text("secret_token")
-    if secret and not SECRET_TOKEN.match(secret):
-        raise bad_request("secret token contains unallowed characters")
-    allowed = json_field(call.get("allowed_updates"))
+    url = call.text("url") or ""  # an empty one deletes the webhook, as deleteWebhook does
+    secret = call.text("secret_token") or ""
+    if url:
+        validation.webhook_url(url)
+        validation.secret_token(secret)
     call.webhook.configure(
-        call.text("url"),
-        secret,
-        allowed if isinstance(allowed, list) else None,
+        url or None,
+        secret if url else None,
+        validation.allowed_updates(call.get("allowed_updates")),
         call.flag("drop_pending_updates"),
     )
     return True
@@ -129,6 +125,15 @@ def set_webhook(call: Call) -> Any:
 def delete_webhook(call: Call) -> Any:
     call.webhook.configure(None, None, None, call.flag("drop_pending_updates"))
     return True
+
+
+async def get_updates(call: Call) -> Any:
+    return await call.webhook.get_updates(
+        validation.integer(call.get("offset"), 0),
+        validation.integer(call.get("limit"), 100, 1, 100),
+        validation.integer(call.get("timeout"), 0, 0, validation.LONG_POLL_MAX_TIMEOUT),
+        validation.allowed_updates(call.get("allowed_updates")),
+    )
 
 
 def get_webhook_info(call: Call) -> Any:
@@ -150,14 +155,12 @@ def get_webhook_info(call: Call) -> Any:
 
 
 def send_message(call: Call) -> Any:
-    chat = call.reachable_chat()
-    raw = call.text("text") or ""
-    if not raw.strip():
-        raise bad_request("message text is empty")
-    text = visible_text(raw, call.text("parse_mode"))
-    if len(text.encode("utf-16-le")) // 2 > 4096:
-        raise bad_request("message is too long")
+    # In Telegram's order: the text, the keyboard, the chat, then the message as a whole.
+    raw = call.text("text")
+    text = validation.message_text(raw, call.text("parse_mode"))
     markup = call.reply_markup()
+    chat = call.reachable_chat()
+    validation.visible_message(text)
     msg = _message(call, chat)
     msg["text"] = text
     if markup is not None and "inline_keyboard" in markup:
@@ -165,29 +168,32 @@ def send_message(call: Call) -> Any:
     return _record(call, chat, "sendMessage", msg, raw)
 
 
-def _caption(call: Call, msg: JSON) -> str | None:
+def _media(call: Call, kind: str) -> tuple[Chat, JSON, str | None]:
+    """A photo's or document's chat, message and raw caption, checked in Telegram's order."""
+    if not call.has_upload(kind):
+        raise bad_request(f"there is no {kind} in the request")
     raw = call.text("caption")
-    if raw:
-        msg["caption"] = visible_text(raw, call.text("parse_mode"))
+    caption = validation.caption(raw, call.text("parse_mode"))
     markup = call.reply_markup()
+    chat = call.reachable_chat()
+    msg = _message(call, chat)
+    if caption:
+        msg["caption"] = caption
     if markup is not None and "inline_keyboard" in markup:
         msg["reply_markup"] = markup
-    return raw
+    return chat, msg, raw
 
 
 def send_photo(call: Call) -> Any:
-    chat = call.reachable_chat()
+    chat, msg, raw = _media(call, "photo")
     stored = call.upload("photo", "photos", ".jpg", "image/jpeg")
-    msg = _message(call, chat)
     msg["photo"] = [photo_size(stored)]
-    raw = _caption(call, msg)
     return _record(call, chat, "sendPhoto", msg, raw)
 
 
 def send_document(call: Call) -> Any:
-    chat = call.reachable_chat()
+    chat, msg, raw = _media(call, "document")
     stored = call.upload("document", "documents", ".bin", "application/octet-stream")
-    msg = _message(call, chat)
     msg["document"] = {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,
@@ -195,7 +201,6 @@ def send_document(call: Call) -> Any:
         "mime_type": stored.mime_type,
         "file_size": len(stored.data),
     }
-    raw = _caption(call, msg)
     return _record(call, chat, "sendDocument", msg, raw)
 
 
@@ -221,24 +226,38 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 
 def _edit(call: Call, text_field: str | None) -> Any:
-    if call.get("inline_message_id"):
+    parse_mode = call.text("parse_mode")
+    raw = call.text(text_field) if text_field is not None else None
+    text: str | None = None
+    if text_field == "text":
+        text = validation.message_text(raw, parse_mode)
+    elif text_field == "caption":
+        text = validation.caption(raw, parse_mode)
+    markup = call.reply_markup()
+    if not call.get("chat_id") and validation.integer(call.get("message_id"), 0) == 0:
+        if not call.get("inline_message_id"):
+            raise bad_request("message identifier is not specified")
         raise bad_request("inline messages are not supported by the local stand-in")
     chat = call.reachable_chat()
     sent = call.state.sent_message(chat, call.get("message_id"), "edit")
     msg = sent.message
+    if text_field == "text":
+        if "text" not in msg:
+            raise bad_request("there is no text in the message to edit")
+        assert text is not None
+        validation.visible_message(text)
+    elif text_field == "caption" and "text" in msg:
+        raise bad_request("there is no caption in the message to edit")
     new = dict(msg)
     # Telegram drops the inline keyboard when an edit does not repeat it.
     new.pop("reply_markup", None)
-    markup = call.reply_markup()
     if markup is not None and "inline_keyboard" in markup:
         new["reply_markup"] = markup
     if text_field is not None:
-        raw = call.text(text_field) or ""
-        if not raw.strip():
-            raise bad_request("message text is empty")
-        key = "text" if "text" in msg else "caption"
-        new[key] = visible_text(raw, call.text("parse_mode"))
-        sent.raw_text, sent.parse_mode = raw, call.text("parse_mode")
+        if text:
+            new[text_field] = text
+        else:
+            new.pop(text_field, None)  # an empty caption removes it
     if {k: v for k, v in new.items() if k != "edit_date"} == {
         k: v for k, v in msg.items() if k != "edit_date"
     }:
@@ -249,6 +268,8 @@ def _edit(call: Call, text_field: str | None) -> Any:
     new["edit_date"] = now()
     sent.message = new
     sent.edits += 1
+    if text_field is not None:
+        sent.raw_text, sent.parse_mode = raw, parse_mode
     return new
 
 
@@ -265,6 +286,10 @@ def edit_message_reply_markup(call: Call) -> Any:
 
 
 def delete_message(call: Call) -> Any:
+    if not call.get("chat_id"):
+        raise bad_request("chat identifier is not specified")
+    if validation.integer(call.get("message_id"), 0) == 0:
+        raise bad_request("message identifier is not specified")
     chat = call.chat()
     call.state.sent_message(chat, call.get("message_id"), "delete").deleted = True
     return True
@@ -309,6 +334,7 @@ def delete_my_commands(call: Call) -> Any:
 
 
 def send_chat_action(call: Call) -> Any:
+    validation.chat_action(call.text("action"))
     call.reachable_chat()
     return True
 
@@ -318,6 +344,7 @@ METHODS: dict[str, Callable[[Call], Any]] = {
     "setwebhook": set_webhook,
     "deletewebhook": delete_webhook,
     "getwebhookinfo": get_webhook_info,
+    "getupdates": get_updates,
     "sendmessage": send_message,
     "sendphoto": send_photo,
     "senddocument": send_document,
@@ -370,6 +397,8 @@ class BotApi:
             if name in SEND_METHODS:
                 self._check_rate(call)
             result = method(call)
+            if inspect.isawaitable(result):  # getUpdates waits (long polling)
+                result = await result
         except TelegramError as exc:
             return error_response(exc)
         return web.json_response({"ok": True, "result": result})

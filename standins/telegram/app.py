@@ -50,9 +50,21 @@ def create_app(config: TelegramConfig | None = None) -> web.Application:
     async def faults_route(request: web.Request) -> web.Response:
         return await parse_fault(request, faults)
 
+    async def delivery_route(_request: web.Request) -> web.Response:
+        """How updates leave: by webhook (its URL) or to getUpdates (whether one waits now)."""
+        return web.json_response(
+            {
+                "webhook_url": webhook.url,
+                "long_polling": webhook.long_polling,
+                "pending": len(webhook.pending()),
+            }
+        )
+
     app = web.Application()
     app[STATE], app[WEBHOOK], app[FAULTS] = state, webhook, faults
     app.cleanup_ctx.append(delivery)
+    # A waiting getUpdates would hold the shutdown until its timeout.
+    app.on_shutdown.append(lambda _app: _end_long_poll(webhook))
     app.add_routes(
         [
             web.route("*", "/bot{token}/{method}", api.handle),
@@ -64,7 +76,12 @@ def create_app(config: TelegramConfig | None = None) -> web.Application:
             web.post("/_test/customer/block", customer.block),
             web.get("/_test/sent", customer.sent),
             web.get("/_test/updates", customer.updates),
+            web.get("/_test/delivery", delivery_route),
             web.post("/_test/faults", faults_route),
         ]
     )
     return app
+
+
+async def _end_long_poll(webhook: Webhook) -> None:
+    webhook.end_long_poll()

@@ -1,17 +1,35 @@
-"""Webhook delivery like Telegram's: one update at a time, in order, retried with back-off until
-the receiver answers 2xx, so updates queued while the bridge restarts are delivered after."""
+"""Update delivery like Telegram's, both ways: by webhook (one update at a time, in order,
+retried with back-off until the receiver answers 2xx), or, while no webhook is set, to
+getUpdates (an update waits until a getUpdates call's offset confirms it, and is handed out
+again until then). Updates queued while the bridge restarts are delivered after.
+
+An update's status in /_test/updates: "pending" until the webhook took it (2xx) or an offset
+confirmed it, then "delivered"; "attempts" counts the webhook calls or the getUpdates answers
+that carried it; "filtered" (not in allowed_updates) and "dropped" (drop_pending_updates, or a
+negative offset) were never delivered."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+from typing import Any
 
 import aiohttp
 
-from .state import BotState, UpdateRecord, now
+from .state import BotState, TelegramError, UpdateRecord, now
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
+CONFLICT_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
+CONFLICT_SET_WEBHOOK = "Conflict: terminated by setWebhook request"
+_ANSWER_NOW = ""  # ends a long poll with what there is (the stand-in is shutting down)
 
 
 class Webhook:
@@ -32,10 +50,17 @@ class Webhook:
         self._changed = asyncio.Event()  # a webhook change ends a back-off early
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        # The getUpdates call waiting for an update: resolved with None to look again, or with
+        # the Conflict it is ended by.
+        self._long_poll: asyncio.Future[str | None] | None = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=self._timeout)
         self._task = asyncio.create_task(self._run())
+
+    def end_long_poll(self) -> None:
+        """At shutdown: answer a waiting getUpdates now instead of keeping the server up."""
+        self._end_long_poll(_ANSWER_NOW)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -54,11 +79,87 @@ class Webhook:
         if drop:
             for record in self.pending():
                 record.status = "dropped"
+        if self.url:
+            self._end_long_poll(CONFLICT_SET_WEBHOOK)
         self._changed.set()
         self.notify()
 
     def notify(self) -> None:
         self._wake.set()
+        if self._long_poll is not None and not self._long_poll.done():
+            self._long_poll.set_result(None)
+
+    @property
+    def long_polling(self) -> bool:
+        """A getUpdates call is waiting for an update."""
+        return self._long_poll is not None and not self._long_poll.done()
+
+    def _end_long_poll(self, conflict: str) -> None:
+        if self._long_poll is not None and not self._long_poll.done():
+            self._long_poll.set_result(conflict)
+
+    async def get_updates(
+        self, offset: int, limit: int, wait_s: int, allowed: list[str] | None
+    ) -> list[Any]:
+        """getUpdates, as the Bot API answers it: `offset` confirms every update below it (a
+        negative one keeps only the last -offset); the first `limit` unconfirmed updates come
+        back at once, or, with none, the call waits up to `wait_s` seconds (its `timeout`)
+        for one. A second call that waits ends the first with 409 Conflict, as a webhook being
+        set does."""
+        if self.url:
+            raise TelegramError(409, CONFLICT_WEBHOOK)
+        if allowed is not None:
+            self.allowed_updates = allowed or None
+        self._confirm(offset)
+        found = self._unconfirmed(limit)
+        if found or wait_s <= 0:
+            return self._hand_out(found)
+        self._end_long_poll(CONFLICT_POLL)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            waiter: asyncio.Future[str | None] = loop.create_future()
+            self._long_poll = waiter
+            try:
+                conflict = await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return []
+            finally:
+                if self._long_poll is waiter:
+                    self._long_poll = None
+            if conflict:
+                raise TelegramError(409, conflict)
+            found = self._unconfirmed(limit)
+            if found or conflict == _ANSWER_NOW:
+                return self._hand_out(found)
+
+    def _confirm(self, offset: int) -> None:
+        unconfirmed = self.pending()
+        if offset < 0:
+            for record in unconfirmed[: max(0, len(unconfirmed) + offset)]:
+                record.status = "dropped"  # "all previous updates will be forgotten"
+            return
+        for record in unconfirmed:
+            if record.update_id < offset:
+                record.status = "delivered"
+                record.last_error = None
+
+    def _unconfirmed(self, limit: int) -> list[UpdateRecord]:
+        found = []
+        for record in self.pending():
+            if self.allowed_updates is not None and record.kind not in self.allowed_updates:
+                record.status = "filtered"
+                continue
+            found.append(record)
+            if len(found) == limit:
+                break
+        return found
+
+    @staticmethod
+    def _hand_out(records: list[UpdateRecord]) -> list[Any]:
+        for record in records:
+            record.attempts += 1
+        return [record.payload for record in records]
 
     def pending(self) -> list[UpdateRecord]:
         return [r for r in self.state.updates[self._cursor :] if r.status == "pending"]

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from devstack.stack import ONE_ADDRESS_FOR_MANY_CUSTOMERS, Stack
 from tests.support import (
     STAFF_CHANNEL,
     StaffDesk,
@@ -88,6 +91,36 @@ class Desk(StaffDesk):
 
     async def bot_posts(self, thread_ts: str) -> list[str]:
         return [m.get("text", "") for m in (await self.thread(thread_ts))[1:] if m.get("bot_id")]
+
+
+@contextmanager
+def stack_like(stack: Stack, run_dir: Path, bridge_env: dict[str, str]) -> Iterator[Stack]:
+    """A stack of the test's own (Redis, stand-ins, bridge with `bridge_env`), reached as
+    `stack` is (Events API or Socket Mode, webhook or polling); it shares the stack's Rasa."""
+    run = Stack(
+        run_dir,
+        bridge_env=ONE_ADDRESS_FOR_MANY_CUSTOMERS | bridge_env,
+        slack_mode=stack.slack_mode,
+        telegram_mode=stack.telegram_mode,
+        rasa_of=stack,
+    )
+    try:
+        run.start()
+        yield run
+    finally:
+        run.stop()
+
+
+async def deliver_as_slack(slack_url: str, envelope: JSON) -> int:
+    """`envelope` (an `event_callback`, e.g. a redelivery under its event id) delivered once by
+    the local Slack over the stack's transport: a signed POST to the request URL, or a Socket
+    Mode envelope. The bridge's answer: its HTTP status, or 200 once it acknowledged."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{slack_url}/_test/deliver", json=envelope) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return int((await response.json())["status"])
 
 
 class WidgetCustomer:

@@ -18,23 +18,25 @@ StartBridge = Callable[[dict[str, str]], str]
 
 @pytest.fixture
 def extra_bridge(stack: Stack) -> Iterator[StartBridge]:
-    """Another replica of the bridge with different desk settings, sharing Redis and Slack."""
+    """Another replica of the bridge with different desk settings, sharing Redis and Slack,
+    reached as the stack's bridge is (with Socket Mode it opens a connection of its own, and
+    Slack's envelopes go to either replica)."""
     started: list[Service] = []
 
     def start(env: dict[str, str]) -> str:
         port = free_port()
+        own = {
+            "BRIDGE_PORT": str(port),
+            "BRIDGE_INSTANCE": f"bridge-desk-{len(started)}",
+            "TELEGRAM_SET_WEBHOOK": "false",
+        }
+        if "BRIDGE_PUBLIC_URL" in stack.services["bridge"].env:  # else it defaults to its port
+            own["BRIDGE_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         service = Service(
             f"bridge-desk-{len(started)}",
             [str(BRIDGE_PYTHON), "-m", "bridge"],
             stack.run_dir,
-            env=dict(stack.services["bridge"].env)
-            | {
-                "BRIDGE_PORT": str(port),
-                "BRIDGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "BRIDGE_INSTANCE": f"bridge-desk-{len(started)}",
-                "TELEGRAM_SET_WEBHOOK": "false",
-            }
-            | env,
+            env=dict(stack.services["bridge"].env) | own | env,
             ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
         )
         service.start()

@@ -6,22 +6,34 @@ recognised by its user id, not only by a post's bot_id."""
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from slack_sdk.signature import SignatureVerifier
+import pytest
 
-from devstack.stack import LOCAL_SLACK, Stack
-from tests.desk.helpers import Desk, WidgetCustomer, buttons, card_text
-from tests.reliability.conftest import replicas_factory
+from devstack.stack import Stack
+from tests.desk.helpers import (
+    Desk,
+    WidgetCustomer,
+    buttons,
+    card_text,
+    deliver_as_slack,
+    stack_like,
+)
 from tests.support import STAFF_CHANNEL, eventually, inject_fault, telegram_handoff
 
-__all__ = ["replicas_factory"]  # the fixture, for the user-group bridge
-
 GUEST, PARTNER = "U0GUEST", "U0PARTNER"  # seeded in standins/slack/state.py
-SIGNER = SignatureVerifier(LOCAL_SLACK["SLACK_SIGNING_SECRET"])
+
+
+@pytest.fixture
+def usergroup_stack(stack: Stack, tmp_path: Path) -> Iterator[Stack]:
+    """A bridge whose staff is user group S0SUPPORT, reached as `stack` is (Events API or
+    Socket Mode), with its own Redis and stand-ins."""
+    with stack_like(stack, tmp_path, {"SLACK_STAFF_USERGROUP": "S0SUPPORT"}) as run:
+        yield run
 
 
 async def shown_to(slack_url: str, user: str, after: str = "0") -> list[dict[str, Any]]:
@@ -109,32 +121,20 @@ async def test_the_bridges_own_user_is_not_relayed_back_without_a_bot_id(
     # A post by the bridge's own user (U0BOT, from auth.test) that carries no bot_id, as an
     # app's user token or an older client posts it.
     ts = f"{time.time():.6f}"
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "event_id": f"EvOWN{chat_id}",
-            "event": {
-                "type": "message",
-                "channel": STAFF_CHANNEL,
-                "user": "U0BOT",
-                "text": "Customer wrote: my own words echoed",
-                "ts": ts,
-                "thread_ts": card_ts,
-                "event_ts": ts,
-            },
-        }
-    ).encode()
-    now = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": now,
-        "X-Slack-Signature": SIGNER.generate_signature(timestamp=now, body=body),
+    envelope = {
+        "type": "event_callback",
+        "event_id": f"EvOWN{chat_id}",
+        "event": {
+            "type": "message",
+            "channel": STAFF_CHANNEL,
+            "user": "U0BOT",
+            "text": "Customer wrote: my own words echoed",
+            "ts": ts,
+            "thread_ts": card_ts,
+            "event_ts": ts,
+        },
     }
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{stack.bridge_url}/slack/events", data=body, headers=headers) as response,
-    ):
-        assert response.status == 200
+    assert await deliver_as_slack(stack.slack_url, envelope) == 200
 
     await alice.say(card_ts, "Anything else?")
     texts = await customer.wait_for(lambda t: "Anything else?" in t, "the next reply")
@@ -143,36 +143,39 @@ async def test_the_bridges_own_user_is_not_relayed_back_without_a_bot_id(
 
 
 async def test_with_a_staff_user_group_only_its_members_reach_customers(
-    replicas_factory: Any,
+    usergroup_stack: Stack,
 ) -> None:
-    replicas = await replicas_factory(
-        5, count=1, events_to=0, env={"SLACK_STAFF_USERGROUP": "S0SUPPORT"}
-    )
-    alice = Desk(replicas.slack_url)  # in S0SUPPORT
-    bob = Desk(replicas.slack_url, user="U0BOB")  # of this workspace, but not in the group
-    async with WidgetCustomer(replicas.bridge_urls[0]) as customer:
+    group_stack = usergroup_stack
+    alice = Desk(group_stack.slack_url)  # in S0SUPPORT
+    bob = Desk(group_stack.slack_url, user="U0BOB")  # of this workspace, but not in the group
+    async with WidgetCustomer(group_stack.bridge_url) as customer:
         await customer.say("I want to talk to a person")
         await customer.wait_for(lambda m: "person from our team" in m["text"], "handoff notice")
         card_ts = await alice.wait_for_thread(customer.conversation_id)
 
         await bob.say(card_ts, "Bob here, I will sort it out")
-        (to_bob,) = await told(replicas.slack_url, "U0BOB", "not sent to the customer", card_ts)
+        (to_bob,) = await told(group_stack.slack_url, "U0BOB", "not sent to the customer", card_ts)
         assert "user group" in to_bob
         await bob.click(card_ts, "desk_claim")
-        await told(replicas.slack_url, "U0BOB", "Nothing was done", card_ts)
+        await told(group_stack.slack_url, "U0BOB", "Nothing was done", card_ts)
 
         # Slack cannot say who Alice is at first (rate limited): her reply waits for Slack's
         # redelivery rather than going out unchecked or being dropped.
-        await inject_fault(replicas.slack_url, "users.info", 429)
+        await inject_fault(group_stack.slack_url, "users.info", 429)
         ts = await alice.say(card_ts, "Alice here, from the support group.")
         await customer.wait_for(lambda m: m["text"].startswith("Alice here"), "Alice's reply")
         assert [m["author"] for m in customer.messages() if m["role"] == "staff"] == ["Alice"]
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"{replicas.slack_url}/_test/deliveries") as response,
-        ):
-            (delivery,) = [d for d in await response.json() if d["ts"] == ts]
-        assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
+
+        async def delivery() -> tuple[str, int]:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"{group_stack.slack_url}/_test/deliveries") as response,
+            ):
+                (record,) = [d for d in await response.json() if d["ts"] == ts]
+            return record["status"], record["attempts"]
+
+        # Acknowledged (HTTP 200, or the Socket Mode ack) just after the reply went out.
+        await eventually(delivery, lambda d: d == ("delivered", 2), what="the second attempt")
         assert not any("Bob" in m["text"] for m in customer.messages())
         card = await alice.wait_for_card(card_ts, "Claimed by *Alice*")
         assert "Bob" not in card_text(card)

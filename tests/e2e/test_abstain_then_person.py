@@ -1,15 +1,24 @@
-"""Out of scope: one plain "can't help", a one-tap way to a person, and no rephrase loop."""
+"""Out of scope: one plain "can't help", a one-tap way to a person, and no rephrase loop; over
+a Telegram webhook and over polling."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from devstack.stack import Stack
+from tests.conftest import STACK_MODES, either_stack
 from tests.support import StaffDesk, TelegramCustomer, eventually
 from tests.widget_page import open_widget, say
 
 OFF_TOPIC = "what's the best recipe for banana bread?"
 NOTICE = "person from our team"
+
+
+@pytest.fixture(scope="session", params=STACK_MODES)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """Over a Telegram webhook (the Events API), and over polling (Socket Mode)."""
+    return either_stack(request)
 
 
 async def test_telegram_button_hands_over_in_one_tap(stack: Stack, chat_id: int) -> None:

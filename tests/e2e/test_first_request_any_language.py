@@ -2,21 +2,30 @@
 own language and at any point, a follow-up keeps its topic, an answer that did not help goes
 to a person instead of being said again, and the card shows words, never payloads.
 
-Real Rasa (the trained model), the real bridge, the local Telegram and Slack."""
+Real Rasa (the trained model), the real bridge, the local Telegram and Slack; each test runs
+over both ways the platforms reach the bridge (a Telegram webhook, and polling)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from bridge.texts.languages import LANGUAGES
 from devstack.stack import Stack
+from tests.conftest import STACK_MODES, either_stack
 from tests.support import StaffDesk, TelegramCustomer, eventually
 from tests.widget_page import conversation_id, messages_by, open_widget, say
 
 NOTICE = "person from our team"
+
+
+@pytest.fixture(scope="session", params=STACK_MODES)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """Over a Telegram webhook (the Events API), and over polling (Socket Mode)."""
+    return either_stack(request)
 
 
 def _card_text(message: dict[str, Any]) -> str:

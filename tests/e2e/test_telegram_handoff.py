@@ -1,9 +1,18 @@
-"""A Telegram customer, the assistant, a first-request handoff, and a staff member in Slack."""
+"""A Telegram customer, the assistant, a first-request handoff, and a staff member in Slack:
+over a Telegram webhook, and over long polling (a bridge with no public address)."""
 
 from __future__ import annotations
 
+import pytest
+
 from devstack.stack import Stack
+from tests.conftest import STACK_MODES, either_stack
 from tests.support import StaffDesk, TelegramCustomer, eventually
+
+
+@pytest.fixture(scope="session", params=STACK_MODES)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    return either_stack(request)
 
 
 async def test_telegram_customer_reaches_staff_on_first_request(stack: Stack, chat_id: int) -> None:

@@ -41,7 +41,7 @@ class Shop:
     """The demo shop's database, as the action server uses it."""
 
     def __init__(self, stack: Stack) -> None:
-        self.path: Path = stack.run_dir / "commerce.sqlite3"
+        self.path: Path = stack.commerce_db
 
     def reset(self) -> None:
         reset(self.path)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
 
 from devstack.processes import BRIDGE_PYTHON, RASA_BIN, ROOT
 from devstack.stack import LOCAL_SLACK, Stack
@@ -33,3 +37,19 @@ def tool(
 
 
 RASA_PYTHON = RASA_BIN / "python"
+
+
+@pytest.fixture
+async def redis(stack: Stack) -> AsyncIterator[Redis]:
+    """The bridge's database on the session stack's Redis."""
+    client = Redis.from_url(stack.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def rasa_redis(stack: Stack) -> AsyncIterator[Redis]:
+    """Rasa's trackers on the session stack's Redis."""
+    client = Redis.from_url(stack.rasa_redis_url, decode_responses=True)
+    yield client
+    await client.aclose()

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
-import pytest
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.models import Channel, Message, Role
+from bridge.outbox.jobs import SendToCustomer, TopicSpikeAlert, encode
+from bridge.outbox.outbox import Outbox
+from devstack.processes import Service, free_port
 from devstack.stack import DEFAULT_RETENTION_S, Stack
 from tests.desk.helpers import Desk
 from tests.learning.conftest import tool
+from tests.ops.conftest import bridge_env, scrape, value
 from tests.support import TelegramCustomer, eventually
 
-
-@pytest.fixture
-async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def rasa_redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.rasa_redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
+# The database of the bridge started by the queue-trimming test.
+TRIM_DB = 3
 
 
 async def test_conversation_data_expires_unless_the_customer_comes_back(
@@ -100,3 +95,43 @@ async def test_forget_deletes_everything_about_a_customer(
     assert not any(e.get("event") == "user" for e in events), events
     # The bridge's posts in the Slack thread are gone (the card and the transcript).
     assert all(m["ts"] != thread_ts for m in await desk.top_level())
+
+
+async def test_the_bridge_trims_its_queues_to_the_retention_time(
+    stack: Stack, extra_bridge: Callable[[dict[str, str]], Service]
+) -> None:
+    redis = Redis.from_url(stack.redis_url.rsplit("/", 1)[0] + f"/{TRIM_DB}", decode_responses=True)
+    await redis.flushdb()
+    desk = Desk(stack.slack_url)
+    alerts = (await desk.person.conversations_create(name=f"trim-{time.time_ns()}"))["channel"]
+    # This bridge has no Telegram: nothing drains the Telegram queue, as when Telegram is away.
+    stranded = keys.telegram_outbox("tg-1")
+    seconds, _ = await redis.time()
+    hour_ago = int(seconds) * 1000 - 3600 * 1000
+    for text, entry_id in (("an hour old", f"{hour_ago}-0"), ("recent", "*")):
+        fields: Any = encode(SendToCustomer("tg-1", Channel.TELEGRAM, Message(Role.BOT, text)))
+        await redis.xadd(stranded, fields, id=entry_id)
+    await Outbox(redis).enqueue(TopicSpikeAlert(alerts["id"], "trimming", 5, 0.5))
+
+    port = free_port()
+    env = bridge_env(stack, TRIM_DB, port) | {"CONVERSATION_RETENTION_S": "60"}
+    await asyncio.to_thread(extra_bridge(env).start)
+    try:
+        # Delivered: deleted from its stream as it is acknowledged.
+        async def posted() -> int:
+            history = await desk.reader.conversations_history(channel=alerts["id"])
+            return len(history["messages"])
+
+        await eventually(posted, lambda n: n == 1, what="the alert posted")
+        await eventually(lambda: redis.xlen(keys.SLACK_OUTBOX), lambda n: n == 0, what="gone")
+        # Never delivered and older than the retention time: trimmed (and counted); the
+        # recent one waits on.
+        await eventually(lambda: redis.xlen(stranded), lambda n: n == 1, what="the old one gone")
+        entries: Any = await redis.xrange(stranded)
+        [(_, kept)] = entries
+        assert kept["text"] == "recent"
+        samples = await scrape(f"http://127.0.0.1:{port}")
+        assert value(samples, "bridge_queue_entries_expired_total", queue="telegram") == 1
+    finally:
+        await redis.flushdb()
+        await redis.aclose()

@@ -3,47 +3,21 @@ widget is told so, keeps the message, and nothing is lost once there is room aga
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from devstack.processes import Service, free_port, port_open
-from devstack.stack import Stack
+from devstack.stack import Stack, scratch_redis
 from tests.desk.helpers import WidgetCustomer
 from tests.reliability.conftest import Replicas, start_replicas
 
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    server = Service(
-        "redis-full",
-        [
-            shutil.which("redis-server") or "/usr/bin/redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxmemory-policy",
-            "noeviction",
-            "--dir",
-            str(tmp_path),
-        ],
-        tmp_path,
-        ready=lambda: port_open(port),
-    )
-    server.start()
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.stop()
+    with scratch_redis("redis-full", tmp_path, "--maxmemory-policy", "noeviction") as url:
+        yield url
 
 
 async def test_a_full_redis_answers_unavailable_and_loses_nothing(

@@ -49,3 +49,12 @@ def test_a_night_shift_is_open_through_the_night() -> None:
 def test_hours_that_open_and_close_at_once_are_refused() -> None:
     with pytest.raises(ValueError, match="same time"):
         OfficeHours.parse("UTC", "mon-fri", "09:00-09:00")
+
+
+def test_a_value_is_taken_as_written_and_a_bare_name_is_refused() -> None:
+    assert parse_env("export URL=redis://h/0\nREF=${URL}\n") == {
+        "URL": "redis://h/0",
+        "REF": "${URL}",  # no interpolation: what the file says is what the bridge gets
+    }
+    with pytest.raises(ValueError, match="line 3: SLACK_BOT_TOKEN has no `=value`"):
+        parse_env("A=1\n\nSLACK_BOT_TOKEN\n")

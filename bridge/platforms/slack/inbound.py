@@ -10,6 +10,9 @@ see plain thread replies has to be reflected in `_plain_reply`.
 
 Who counts as staff is decided in the handlers themselves (platforms/slack/staff.py), so both
 paths check it; when Slack cannot say, the request fails and Slack redelivers it.
+
+In Socket Mode (platforms/slack/socket_mode.py) the same bolt app gets every envelope, and
+without a signing secret these routes refuse every request: nothing could prove it Slack's.
 """
 
 from __future__ import annotations
@@ -58,10 +61,15 @@ class SlackInbound:
         )
         buttons.register(self.bolt, desk, names, staff_channel, self.directory, notices)
         marks.register(self.bolt, staff_marks, names, staff_channel, self.directory, notices)
-        self._verifier = SignatureVerifier(signing_secret)
+        # None without a signing secret (Socket Mode): an empty secret would sign anyone's.
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._staff_channel = staff_channel
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self._verifier is None:
+            return web.json_response(
+                {"error": "no signing secret: Slack's events come over Socket Mode"}, status=401
+            )
         if not _unix_time(request.headers.get(TIMESTAMP_HEADER)):
             # slack_sdk's check would fail on it with a ValueError (a 500); it is not Slack's.
             return web.json_response(
@@ -69,7 +77,7 @@ class SlackInbound:
                 status=401,
             )
         if request.path == EVENTS_PATH:
-            fast = await self._fast_reply(request)
+            fast = await self._fast_reply(request, self._verifier)
             if fast is not None:
                 return fast
         try:
@@ -83,7 +91,9 @@ class SlackInbound:
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
-    async def _fast_reply(self, request: web.Request) -> web.Response | None:
+    async def _fast_reply(
+        self, request: web.Request, verifier: SignatureVerifier
+    ) -> web.Response | None:
         """Handle a plain staff thread reply without bolt's dispatch; None: leave it to bolt."""
         try:
             raw = await request.read()
@@ -98,7 +108,7 @@ class SlackInbound:
         # Bolt's own check (slack_sdk's verifier, 5-minute window) and its answer when it fails.
         timestamp = request.headers.get(TIMESTAMP_HEADER, "0")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not self._verifier.is_valid(raw, timestamp, signature):
+        if not verifier.is_valid(raw, timestamp, signature):
             return web.json_response({"error": "invalid request"}, status=401)
         # As with bolt's process_before_response: the 200 goes out once the reply is queued.
         try:

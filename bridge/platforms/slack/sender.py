@@ -18,6 +18,7 @@ from bridge.models import Conversation
 from bridge.outbox.delivery import Delivered, Delivery, Joined, RetryLater, Undeliverable
 from bridge.outbox.jobs import (
     Job,
+    MarkReply,
     OpenThread,
     PostCustomerLine,
     PostNotice,
@@ -95,6 +96,8 @@ class SlackSender:
                 await self._transcript(job, delivery)
             case PostNotice():
                 await self._post_lines([render.notice(job)], await self._thread(job), delivery)
+            case MarkReply():
+                await self._mark_reply(job, delivery)
             case Receipt():  # not delivered: said in the staff message's thread
                 text = render.not_delivered(job)
                 await self._post_lines([text], await self._thread(job), delivery)
@@ -186,9 +189,11 @@ class SlackSender:
         seen: dict[str, Seen],
         thread: str,
         gives_way: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         """Post `parts` of one delivery in order; a single entry's parts that an earlier
-        attempt posted are left out. `gives_way`: a guest's new thread (docs/abuse.md)."""
+        attempt posted are left out. `gives_way`: a guest's new thread (docs/abuse.md).
+        `blocks`: of a single part."""
         done = seen[names[0]].ts if len(names) == 1 and names[0] in seen else {}
         if done and len(done) >= len(parts):
             log.info("thread post %s: already in Slack; not posted again", names[0])
@@ -205,6 +210,7 @@ class SlackSender:
                     gives_way=gives_way,
                     channel=self._channel,
                     text=part,
+                    blocks=blocks,
                     thread_ts=thread,
                     metadata=readback.metadata(names, number, len(parts)),
                     unfurl_links=False,
@@ -252,11 +258,30 @@ class SlackSender:
         except SlackRequestError as exc:  # the upload step itself failed
             raise RetryLater(f"Slack file upload failed: {exc}") from exc
 
-    async def _thread(self, job: PostCustomerLine | PostTranscript | PostNotice | Receipt) -> str:
+    async def _mark_reply(self, job: MarkReply, delivery: Delivery) -> None:
+        """A staff mark's answer (docs/learning.md): a post in its thread, or the line picker
+        it answers rewritten (an edit, harmless to repeat)."""
+        text, blocks = render.mark_reply(job)
+        if job.replace:
+            await self._calls(
+                self._client.chat_update,
+                channel=self._channel,
+                ts=job.replace,
+                text=text,
+                blocks=blocks,
+            )
+            return
+        thread = await self._thread(job)
+        seen = await self._seen(thread, delivery)
+        await self._post_parts([text], delivery.names, seen, thread, blocks=blocks)
+
+    async def _thread(
+        self, job: PostCustomerLine | PostTranscript | PostNotice | MarkReply | Receipt
+    ) -> str:
         """The thread a post goes in: the one it names, else the conversation's current one."""
         conversation = await self._conversation(job.conversation)
         named = job.staff_message.thread if isinstance(job, Receipt) else ""
-        named = job.thread if isinstance(job, PostNotice) else named
+        named = job.thread if isinstance(job, PostNotice | MarkReply) else named
         thread = named or conversation.thread_ts
         if not thread:
             raise RetryLater("the thread is not open yet")

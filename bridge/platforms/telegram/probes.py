@@ -31,6 +31,18 @@ async def telegram_webhook(bot: Bot, expected_url: str) -> str:
     return f"webhook set to {info.url}"
 
 
+async def telegram_polling(bot: Bot) -> str:
+    """TELEGRAM_UPDATES=polling: Telegram serves getUpdates only while no webhook is set."""
+    info = await _telegram(bot.get_webhook_info(), "getWebhookInfo")
+    if info.url:
+        raise ProbeFailed(
+            f"a webhook is set ({info.url}), so Telegram refuses getUpdates: the bridge deletes "
+            "it when it starts polling; if it is set again, another deployment uses this bot "
+            "token (give each deployment its own bot)"
+        )
+    return f"no webhook: the bridge polls getUpdates ({info.pending_update_count} waiting)"
+
+
 async def _telegram(call: Awaitable[T], method: str) -> T:
     try:
         return await within(call, f"Telegram {method}")

@@ -130,8 +130,13 @@ def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.title, callback_data=b.payload[:64])] for b in buttons]
+        [[InlineKeyboardButton(b.title, callback_data=callback_data(b.payload))] for b in buttons]
     )
+
+
+def callback_data(payload: str) -> str:
+    """At most the 64 bytes Telegram takes (BUTTON_DATA_INVALID beyond), whole characters."""
+    return payload.encode()[:64].decode(errors="ignore")
 
 
 async def _call(request: Awaitable[T]) -> T:

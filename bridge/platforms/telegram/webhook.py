@@ -1,11 +1,17 @@
 """Telegram webhook: verifies the secret, turns updates into customer messages for the router.
 
+The webhook and the poller (polling.py, when the bridge has no public address) hand each update
+to `handle_update`, so an update means the same whichever way it came. Both confirm an update
+to Telegram only once it was handled, so one that was not is delivered again, and the router
+recognises a redelivered one by its update_id: it is recorded and answered once.
+
 A customer's edit (an `edited_message` update) is a new customer line that says it is an edit,
 recorded once per update like any message: staff see it in the thread, or the assistant answers
 it. Telegram sends no update when a message is deleted, so there is nothing to withdraw."""
 
 from __future__ import annotations
 
+import enum
 import hmac
 import logging
 from dataclasses import replace
@@ -31,8 +37,18 @@ WEBHOOK_PATH = "/telegram/webhook"
 START, UNLINK = "/start", "/unlink"
 # What an edited message's line starts with (like the 📎/📷 labels of files).
 EDITED = "✏️ (edited)"
-# The updates the bridge reads; the webhook is registered for these (bridge/app.py).
+# The updates the bridge reads; the webhook is registered for these (bridge/app.py), and the
+# poller asks for them.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+
+
+class Outcome(enum.Enum):
+    """What became of an update. All but NOT_AN_UPDATE are done with: Telegram may forget them."""
+
+    HANDLED = "handled"
+    IGNORED = "ignored"  # not something a customer said (a member update, a sticker)
+    RATE_LIMITED = "rate_limited"  # over the customer's quota: not passed on
+    NOT_AN_UPDATE = "not_an_update"  # malformed; nothing was done with it
 
 
 class TelegramWebhook:
@@ -63,6 +79,19 @@ class TelegramWebhook:
             )
         if update is None:
             return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        # An exception here answers 500, so Telegram delivers the update again.
+        outcome = await self.handle_update(update)
+        if outcome is Outcome.NOT_AN_UPDATE:
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        if outcome is Outcome.IGNORED:
+            return web.json_response({"ok": True, "ignored": True})
+        if outcome is Outcome.RATE_LIMITED:
+            return web.json_response({"ok": True, "rate_limited": True})
+        return web.json_response({"ok": True})
+
+    async def handle_update(self, update: Update) -> Outcome:
+        """Record the customer's line and let the assistant answer it, or run their command;
+        returns once that is done (an exception means it was not: deliver the update again)."""
         try:
             incoming = _customer_message(update)
         except (AttributeError, TypeError):  # ptb does not check types: a chat of null, say
@@ -70,21 +99,21 @@ class TelegramWebhook:
         if incoming is not None and (
             type(incoming[0]) is not int or not isinstance(incoming[2], str)
         ):
-            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+            return Outcome.NOT_AN_UPDATE
         if incoming is None:
-            return web.json_response({"ok": True, "ignored": True})
+            return Outcome.IGNORED
         return await self._customer_line(update, *incoming)
 
     async def _customer_line(
         self, update: Update, chat: int, name: str, text: str, payload: str
-    ) -> web.Response:
+    ) -> Outcome:
         edited = update.edited_message is not None
         door = self._door
         conversation = await door.ensure(conversation_id(chat), Channel.TELEGRAM, str(chat), name)
         if not await door.within_quota(conversation):
             # Over the customer's quota: not passed on; they are told once per window.
             await door.slow_down(conversation, CustomerQuota.window())
-            return web.json_response({"ok": True, "rate_limited": True})
+            return Outcome.RATE_LIMITED
         command, _, argument = text.strip().partition(" ")
         if not payload and not edited and command in (START, UNLINK):
             return await self._command(update, conversation, command, argument.strip())
@@ -103,11 +132,11 @@ class TelegramWebhook:
         # Answering only after the turn means Telegram redelivers the update if we die mid-turn;
         # the router recognises the redelivery and does not answer twice.
         await door.respond(conversation, inbound)
-        return web.json_response({"ok": True})
+        return Outcome.HANDLED
 
     async def _command(
         self, update: Update, conversation: Conversation, command: str, argument: str
-    ) -> web.Response:
+    ) -> Outcome:
         """/start <code> links the chat (the code never enters the transcript), a bare /start
         greets, /unlink signs the chat out."""
         message = Message(role=Role.CUSTOMER, text=command)
@@ -119,7 +148,7 @@ class TelegramWebhook:
         elif command == START and not argument:
             # Telegram's "hello": the assistant greets (a redelivery is answered once).
             await self._door.respond(conversation, replace(inbound, payload=GREETING))
-        return web.json_response({"ok": True})
+        return Outcome.HANDLED
 
 
 def add_routes(app: web.Application, key: web.AppKey[TelegramWebhook]) -> None:
