@@ -25,6 +25,9 @@ CURRENT     := $(MODEL)
 CANDIDATE   := models/candidate/candidate.tar.gz
 TRAIN_CONFIG := config.yml
 COMPARE_OUT := .run/compare
+# `make report` (docs/report.md): how far back, and where the page goes.
+SINCE       := 7d
+REPORT_OUT  := .run/report
 export RASA_TELEMETRY_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
@@ -45,6 +48,8 @@ help:
 	@echo "make lint      ruff and mypy"
 	@echo "make faults    fault-injection suite (writes faults/report.md)"
 	@echo "make bench     measure every hop against its floor (writes bench/report/)"
+	@echo "make report    [SINCE=7d] how support is going -> $(REPORT_OUT)/index.html with charts"
+	@echo "make digest    post the week's headline figures and a chart to DIGEST_CHANNEL in Slack"
 	@echo ""
 	@echo "Improving the bot from real conversations (docs/learning.md):"
 	@echo "make review    what the bot could not handle, grouped by topic -> review/candidates.yml"
@@ -161,6 +166,17 @@ config-docs: $(BRIDGE_VENV)/.installed
 # Checks the deployment configured in the environment / .env: Redis, Rasa, Slack, Telegram.
 check-deployment: $(BRIDGE_VENV)/.installed
 	$(BRIDGE_PY) -m bridge.deploy_check
+
+# --- how support is going (issue 19; docs/report.md) ---
+.PHONY: report digest
+
+# A self-contained HTML page with charts, from what Redis holds (REDIS_URL, .env, or make run's).
+report: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m tools.report --since $(SINCE) --out $(REPORT_OUT)
+
+# The week's headline figures and one chart, posted to DIGEST_CHANNEL (run weekly by cron).
+digest: $(BRIDGE_VENV)/.installed
+	$(BRIDGE_PY) -m tools.report.digest --since 7d
 
 # --- benchmarks (issue 6; docs/benchmarks.md) ---
 .PHONY: bench

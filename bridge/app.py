@@ -138,10 +138,12 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
             settings.spike_min_share,
         ),
     )
+    # One Rasa server or several (RASA_URL), health-checked in the background.
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout_s)
     customers = CustomerSide(
         store,
         outbox,
-        RasaClient(http, settings.rasa_url, settings.rasa_timeout_s),
+        rasa,
         learning=learning,
         availability=availability,
         timeline=timeline,
@@ -193,6 +195,7 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     _spawn(app, outbox.upkeep(settings.retention_s))  # queues trimmed to the retention
     app[endpoints.PROBES]["redis"] = lambda: probes.redis(redis)
     app[endpoints.PROBES]["rasa"] = lambda: probes.rasa(http, settings.rasa_url)
+    _spawn(app, rasa.watch())
     _spawn(app, hub.run())
     _spawn(app, watch_unclaimed(store.conversations, staff))
     _spawn(app, _sweep_idle(timeline, settings.idle_after_s))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,9 @@ import aiohttp
 
 from bridge.models import Button, HandoffReason, Message, RecentIntent, Role
 from bridge.observability import metrics
+from bridge.rasa_servers import RasaServers, parse_urls
+
+log = logging.getLogger(__name__)
 
 
 class RasaUnavailable(Exception):
@@ -53,17 +57,57 @@ class BotTurn:
     language: str = ""
 
 
+# The metadata key carrying the bridge's id of the customer message (its transcript id). Rasa
+# keeps a message's metadata in the tracker's user event, so after a server died mid-turn the
+# bridge can tell whether that server got as far as saving the turn.
+MESSAGE_ID = "bridge_message_id"
+# Rasa's lock store keeps a conversation's lock for this long when the server holding it dies
+# (TICKET_LOCK_LIFETIME, Rasa's default 60 s); a retry of that conversation waits for it.
+LOCK_LIFETIME_S = 60.0
+CONNECT_TIMEOUT_S = 3.0
+
+
+class _NotSent(Exception):
+    """The request never reached the server (no connection): safe to send elsewhere."""
+
+
+class _AnswerLost(Exception):
+    """The request was sent and the connection died before the answer: the server may have
+    processed the message."""
+
+
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
+    """The Rasa servers of RASA_URL (one or several, sharing trackers and locks in Redis).
+
+    A turn goes to the conversation's preferred healthy server (bridge/rasa_servers.py). One
+    that cannot connect is sent to the next server. One whose server died after taking the
+    request is settled by the tracker (`_settle`): the replies Rasa saved are delivered, a
+    message Rasa never saved is sent again, anything unclear raises RasaUnavailable (the caller
+    hands the customer to a person). Never both, never neither.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        timeout_s: float,
+        lock_lifetime_s: float = LOCK_LIFETIME_S,
+    ) -> None:
         self._session = session
-        self._base = base_url.rstrip("/")
-        self._url = self._base + "/webhooks/rest/webhook"
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.servers = RasaServers(session, parse_urls(base_url))
+        self._timeout_s = timeout_s
+        self._lock_lifetime_s = lock_lifetime_s
+        self._timeout = _timeout(timeout_s)
         # The card's intents are a nicety: never hold the handoff notice back long for them.
-        self._tracker_timeout = aiohttp.ClientTimeout(total=min(timeout_s, 3.0))
+        self._tracker_timeout = _timeout(min(timeout_s, 3.0))
+
+    async def watch(self) -> None:
+        """The servers' background health check."""
+        await self.servers.watch()
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> BotTurn:
-        """One customer message; `metadata` reaches the actions with it (who is asking)."""
+        """One customer message; `metadata` reaches the actions with it (who is asking, and
+        the bridge's message id under MESSAGE_ID)."""
         started = time.monotonic()
         try:
             turn = await self._send(sender, text, metadata or {})
@@ -75,23 +119,104 @@ class RasaClient:
 
     async def _send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
         body = {"sender": sender, "message": text, "metadata": metadata}
+        message_id = str(metadata.get(MESSAGE_ID) or "")
+        timeout = self._timeout
+        settled = False
+        for server in self.servers.order(sender):
+            try:
+                return await self._post(server, body, timeout)
+            except _NotSent as exc:
+                self.servers.mark_down(server, str(exc))
+                continue
+            except _AnswerLost as exc:
+                self.servers.mark_down(server, str(exc))
+                if settled or not message_id:
+                    raise RasaUnavailable(f"{server} died mid-turn: {exc}") from None
+                settled = True
+                turn = await self._settle(server, sender, message_id)
+                if turn is not None:
+                    return turn
+                # Rasa never saved the message: send it again, to the next server. The dead
+                # server's lock on the conversation holds until it expires; wait for it.
+                timeout = _timeout(self._timeout_s + self._lock_lifetime_s)
+        raise RasaUnavailable("no Rasa server could be reached")
+
+    async def _post(
+        self, server: str, body: dict[str, Any], limit: aiohttp.ClientTimeout
+    ) -> BotTurn:
+        url = server + "/webhooks/rest/webhook"
         try:
-            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
+            async with self._session.post(url, json=body, timeout=limit) as response:
                 if response.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
-                body = await response.json()
+                    raise RasaUnavailable(f"Rasa at {server} answered HTTP {response.status}")
+                items = await response.json()
+        except _CONNECT_FAILED as exc:
+            raise _NotSent(_describe(exc)) from exc
+        except _CONNECTION_LOST as exc:
+            raise _AnswerLost(_describe(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
-        if not isinstance(body, list):
+            # No answer in time (the server may still be working on it), or not JSON.
+            raise RasaUnavailable(_describe(exc)) from exc
+        if not isinstance(items, list):
             raise RasaUnavailable("Rasa's reply is not a list of messages")
-        return parse_turn(body)
+        self.servers.mark_up(server)
+        return parse_turn(items)
+
+    async def _settle(self, dead: str, sender: str, message_id: str) -> BotTurn | None:
+        """After `dead` lost the connection mid-turn: the turn's replies if Rasa saved it (a
+        tracker is saved once, when the turn is over, with the user message and every reply),
+        None if it did not and never will, else RasaUnavailable.
+
+        "Never will" needs the dead server's address to refuse connections (its process is
+        gone), checked before the tracker is read: anything it saved is in Redis by then.
+        """
+        gone = await self.servers.refuses(dead)
+        for other in self.servers.order(sender):
+            if other == dead:
+                continue
+            try:
+                events = await self._events(other, sender)
+            except _NotSent as exc:
+                self.servers.mark_down(other, str(exc))
+                continue
+            except (_AnswerLost, RasaUnavailable) as exc:
+                raise RasaUnavailable(f"cannot read the tracker after {dead} died: {exc}") from None
+            turn = replies_to(events, message_id)
+            if turn is not None:
+                log.warning(
+                    "rasa %s died after saving the turn: replies taken from its tracker", dead
+                )
+                return turn
+            if gone:
+                log.warning("rasa %s died before saving the turn: sent to another server", dead)
+                return None
+            raise RasaUnavailable(f"{dead} lost the connection and may still be answering")
+        raise RasaUnavailable(f"{dead} died mid-turn and no other Rasa server answers")
+
+    async def _events(self, server: str, sender: str) -> list[dict[str, Any]]:
+        url = f"{server}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            async with self._session.get(
+                url, params={"include_events": "AFTER_RESTART"}, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa at {server} answered HTTP {response.status}")
+                tracker = await response.json()
+        except _CONNECT_FAILED as exc:
+            raise _NotSent(_describe(exc)) from exc
+        except _CONNECTION_LOST as exc:
+            raise _AnswerLost(_describe(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(_describe(exc)) from exc
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        return [e for e in events or [] if isinstance(e, dict)]
 
     async def recent_intents(self, sender: str, count: int = 5) -> list[RecentIntent]:
         """What the assistant understood in the customer's last messages (for the staff card).
 
         Empty when Rasa cannot say: the card is still worth opening without it.
         """
-        url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker"
+        url = f"{self.servers.order(sender)[0]}/conversations/{quote(sender, safe='')}/tracker"
         try:
             async with self._session.get(
                 url, params={"include_events": "ALL"}, timeout=self._tracker_timeout
@@ -106,15 +231,66 @@ class RasaClient:
     async def restart(self, sender: str) -> None:
         """Forget the conversation so the next message starts a fresh session (after staff
         hand it back), instead of landing in the middle of the pre-handoff dialogue."""
-        url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker/events"
-        try:
-            async with self._session.post(
-                url, json={"event": "restart"}, timeout=self._timeout
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {response.status} to a restart")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        path = f"/conversations/{quote(sender, safe='')}/tracker/events"
+        for server in self.servers.order(sender):
+            try:
+                async with self._session.post(
+                    server + path, json={"event": "restart"}, timeout=self._timeout
+                ) as response:
+                    if response.status != 200:
+                        raise RasaUnavailable(f"Rasa answered HTTP {response.status} to a restart")
+                    return
+            except _CONNECT_FAILED as exc:
+                self.servers.mark_down(server, _describe(exc))
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise RasaUnavailable(_describe(exc)) from exc
+        raise RasaUnavailable("no Rasa server could be reached for a restart")
+
+
+# No connection was made: the request cannot have reached Rasa. (A connect timeout is one.)
+_CONNECT_FAILED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# The connection died after the request went out, before the whole answer came back.
+_CONNECTION_LOST = (
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+    aiohttp.ClientPayloadError,
+)
+
+
+def _timeout(total_s: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=total_s, sock_connect=min(total_s, CONNECT_TIMEOUT_S))
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def replies_to(events: list[dict[str, Any]], message_id: str) -> BotTurn | None:
+    """The turn Rasa saved for the customer message `message_id` (the bot's messages after its
+    user event, up to the next one), as the REST channel would have answered it; None when
+    the tracker has no such message."""
+    start = None
+    for index, event in enumerate(events):
+        metadata = event.get("metadata")
+        if (
+            event.get("event") == "user"
+            and isinstance(metadata, dict)
+            and metadata.get(MESSAGE_ID) == message_id
+        ):
+            start = index
+    if start is None:
+        return None
+    items: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            data = event.get("data")
+            item = {k: v for k, v in (data if isinstance(data, dict) else {}).items() if v}
+            if event.get("text"):
+                item["text"] = event["text"]
+            items.append(item)
+    return parse_turn(items)
 
 
 def _understood(event: dict[str, Any]) -> RecentIntent:

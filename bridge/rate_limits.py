@@ -178,17 +178,17 @@ class CustomerQuota:
         """The current clock minute: a customer over the quota is told once per minute."""
         return str(int(time.time() // 60))
 
-    def in_script(self, source: str, customer: str) -> tuple[str, int] | None:
+    def in_script(self, source: str, customer: str, conversation_id: str) -> tuple[str, int] | None:
         """(key, per minute) for a script that checks the quota in its own step (QUOTA_LUA);
         None when there is no quota."""
         if self.per_minute <= 0:
             return None
-        return keys.customer_quota(source, customer), self.per_minute
+        return keys.customer_quota(source, customer, conversation_id), self.per_minute
 
-    async def allow(self, source: str, customer: str) -> bool:
+    async def allow(self, source: str, customer: str, conversation_id: str) -> bool:
         if self.per_minute <= 0:
             return True
         accepted: Any = await self._quota(
-            keys=[keys.customer_quota(source, customer)], args=[self.per_minute]
+            keys=[keys.customer_quota(source, customer, conversation_id)], args=[self.per_minute]
         )
         return bool(accepted)

@@ -17,6 +17,7 @@ from typing import Any
 
 from bridge.dotenv import read_env_file
 from bridge.office_hours import OfficeHours
+from bridge.rasa_servers import parse_urls
 
 DOCS = "docs/deployment.md"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -58,16 +59,20 @@ class Settings:
     redis_url: str = setting(
         "redis://127.0.0.1:6379/0",
         "REDIS_URL",
-        "Redis holding conversations, transcripts and the delivery queues. All replicas share it.",
+        "Redis holding conversations, transcripts and the delivery queues. All replicas share it. "
+        "A Redis Cluster: redis+cluster://host:port[,host:port...] (rediss+cluster:// for TLS), "
+        "any of its nodes as seeds (docs/scaling.md).",
         "redis://redis.internal:6379/0",
         group="Backing services",
     )
     rasa_url: str = setting(
         "http://127.0.0.1:5005",
         "RASA_URL",
-        "Rasa server (REST channel). Keep it on loopback or a private network: Rasa's REST "
-        "channel has no authentication.",
-        "http://rasa.internal:5005",
+        "Rasa server (REST channel), or several, comma-separated: turns are spread over the "
+        "healthy ones and fail over between them; they must share the tracker and lock store "
+        "(docs/scaling.md). Keep them on loopback or a private network: Rasa's REST channel "
+        "has no authentication.",
+        "http://rasa-0.internal:5005,http://rasa-1.internal:5005",
         group="Backing services",
     )
     rasa_timeout_s: float = setting(
@@ -553,6 +558,14 @@ class Settings:
         "0.1",
         group="Learning",
     )
+    digest_channel: str = setting(
+        "",
+        "DIGEST_CHANNEL",
+        "Slack channel ID for the weekly support digest (`make digest`: headline figures and a "
+        "chart, docs/report.md). Empty: `make digest` posts nothing. Invite the app to it.",
+        "C0DIGEST01",
+        group="Learning",
+    )
 
     @property
     def telegram_enabled(self) -> bool:
@@ -591,6 +604,8 @@ class Settings:
         for name in ("rasa_url", "public_url"):
             if name in values:
                 values[name] = values[name].rstrip("/")
+        if "rasa_url" in values:  # one address or several: each without its trailing slash
+            values["rasa_url"] = ",".join(parse_urls(values["rasa_url"]))
         if "slack_api_url" in values:
             values["slack_api_url"] = _with_slash(values["slack_api_url"])
         settings = cls(**values)
@@ -707,9 +722,14 @@ def _validate(s: Settings) -> list[str]:
         )
     if s.log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {s.log_level!r}")
-    if not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        problems.append(f"REDIS_URL must start with redis://, rediss:// or unix://: {s.redis_url}")
-    for name, value in (("RASA_URL", s.rasa_url), ("BRIDGE_PUBLIC_URL", s.public_url)):
+    redis_schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+    if not s.redis_url.startswith(redis_schemes):
+        problems.append(
+            f"REDIS_URL must start with redis://, rediss://, unix:// or redis+cluster://: "
+            f"{s.redis_url}"
+        )
+    urls = [("RASA_URL", url) for url in parse_urls(s.rasa_url)] or [("RASA_URL", s.rasa_url)]
+    for name, value in (*urls, ("BRIDGE_PUBLIC_URL", s.public_url)):
         if not value.startswith(("http://", "https://")):
             problems.append(f"{name} must be an http(s) URL, got {value!r}")
     for name, number in (

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from devstack.cluster import LocalCluster
 from devstack.processes import (
     BRIDGE_PYTHON,
     RASA_BIN,
@@ -95,17 +96,33 @@ class Stack:
         slack_mode: str = "events",
         telegram_mode: str = "webhook",
         rasa_of: Stack | None = None,
+        rasa_servers: int = 1,
+        redis_cluster: bool = False,
     ) -> None:
         """`rasa_of`: use that (started) stack's Rasa and action server instead of starting
-        another pair, for a second bridge that differs only in how the platforms reach it."""
+        another pair, for a second bridge that differs only in how the platforms reach it.
+
+        `rasa_servers`: how many Rasa servers to start, each with its own port and its own
+        action server, all sharing the tracker and lock store in Redis; the bridge gets them
+        all in RASA_URL (docs/scaling.md). Each takes 1.5-2 GB: keep 1 unless testing that.
+
+        `redis_cluster`: the bridge keeps its state on a Redis Cluster of its own (three
+        primaries and their replicas, devstack/cluster.py; `self.cluster`), its REDIS_URL
+        `bridge_redis_url`. Rasa's trackers stay on the standalone Redis (`redis_url`): Rasa's
+        Redis stores do not support Cluster."""
         if slack_mode not in SLACK_MODES or telegram_mode not in TELEGRAM_MODES:
             raise ValueError(f"unknown mode: {slack_mode}, {telegram_mode}")
+        if rasa_servers < 1:
+            raise ValueError(f"rasa_servers must be at least 1, got {rasa_servers}")
         self.run_dir = run_dir
         self.slack_mode = slack_mode
         self.alerts_channel = alerts_channel and local_slack
         self.telegram_mode = telegram_mode
         self._rasa_of = rasa_of
         self.ports = ports or Ports()
+        # The first Rasa and action server use the Ports'; the others get free ports.
+        self.rasa_ports = [self.ports.rasa, *(free_port() for _ in range(rasa_servers - 1))]
+        self.action_ports = [self.ports.actions, *(free_port() for _ in range(rasa_servers - 1))]
         self.redis_url = redis_url or f"redis://127.0.0.1:{self.ports.redis}/0"
         self.local_slack = local_slack
         self.local_telegram = local_telegram
@@ -115,9 +132,16 @@ class Stack:
         )
         if redis_url is None:
             self.services["redis"] = self._redis(redis_persistent)
+        self.cluster = LocalCluster(run_dir / "cluster") if redis_cluster else None
+        if self.cluster is not None:
+            self.services["redis-cluster"] = self.cluster  # type: ignore[assignment]
+        # Where the bridge keeps its state: the cluster's URL, or the standalone Redis's.
+        self.bridge_redis_url = self.cluster.url if self.cluster is not None else self.redis_url
         if rasa_of is None:
-            self.services["actions"] = self._actions()
-            self.services["rasa"] = self._rasa()
+            for index in range(rasa_servers):
+                suffix = f"-{index + 1}" if index else ""  # "rasa", "rasa-2", ...
+                self.services["actions" + suffix] = self._actions(index)
+                self.services["rasa" + suffix] = self._rasa(index)
         if local_slack:
             self.services["slack"] = self._slack()
         if local_telegram:
@@ -145,9 +169,14 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
+        """The first Rasa server (the only one unless `rasa_servers` was more than 1)."""
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> list[str]:
         if self._rasa_of is not None:
-            return self._rasa_of.rasa_url
-        return f"http://127.0.0.1:{self.ports.rasa}"
+            return self._rasa_of.rasa_urls
+        return [f"http://127.0.0.1:{port}" for port in self.rasa_ports]
 
     @property
     def rasa_redis_url(self) -> str:
@@ -195,9 +224,10 @@ class Stack:
             ready=lambda: port_open(self.ports.redis),
         )
 
-    def _actions(self) -> Service:
+    def _actions(self, index: int = 0) -> Service:
+        port = self.action_ports[index]
         return Service(
-            "actions",
+            "actions" + (f"-{index + 1}" if index else ""),
             [
                 str(RASA_BIN / "rasa"),
                 "run",
@@ -205,30 +235,37 @@ class Stack:
                 "--actions",
                 "actions",
                 "--port",
-                str(self.ports.actions),
+                str(port),
             ],
             self.run_dir,
             # The demo shop's database lives with this stack's other state, so a test run and
-            # a benchmark never share (or reset) each other's orders.
+            # a benchmark never share (or reset) each other's orders. Every action server of
+            # the stack shares it (they are stateless otherwise).
             env={"SANIC_HOST": "127.0.0.1", "COMMERCE_DB": str(self.commerce_db)},
-            ready=lambda: http_ok(f"http://127.0.0.1:{self.ports.actions}/health"),
+            ready=lambda: http_ok(f"http://127.0.0.1:{port}/health"),
             ready_timeout_s=120,
         )
 
-    def _rasa(self) -> Service:
-        endpoints = self.run_dir / "endpoints.yml"
+    def _rasa(self, index: int = 0) -> Service:
+        suffix = f"-{index + 1}" if index else ""
+        endpoints = self.run_dir / f"endpoints{suffix}.yml"
         endpoints.parent.mkdir(parents=True, exist_ok=True)
         redis = urlparse(self.redis_url)
         # Trackers in Redis survive a Rasa restart and a model promotion (docs/learning.md).
+        # The lock store in the same Redis keeps two Rasa servers from processing one
+        # conversation at once (docs/scaling.md); each Rasa calls its own action server.
         expiry = f"  record_exp: {self.retention_s}\n" if self.retention_s else ""
-        endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.ports.actions}/webhook\n"
-            "tracker_store:\n  type: redis\n"
+        where = (
             f"  url: {redis.hostname or '127.0.0.1'}\n  port: {redis.port or 6379}\n"
-            f"  db: {RASA_TRACKER_DB}\n{expiry}"
+            f"  db: {RASA_TRACKER_DB}\n"
             + (f"  password: {redis.password}\n" if redis.password else "")
         )
-        return rasa_server("rasa", endpoints, self.ports.rasa, self.run_dir)
+        endpoints.write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_ports[index]}/webhook\n"
+            f"tracker_store:\n  type: redis\n{where}{expiry}"
+            f"lock_store:\n  type: redis\n{where}"
+        )
+        return rasa_server("rasa" + suffix, endpoints, self.rasa_ports[index], self.run_dir)
 
     def _slack(self) -> Service:
         # In Socket Mode the local Slack, like Slack, sends events over the bridge's WebSocket
@@ -269,8 +306,8 @@ class Stack:
 
     def _bridge(self, extra_env: dict[str, str]) -> Service:
         env = {
-            "REDIS_URL": self.redis_url,
-            "RASA_URL": self.rasa_url,
+            "REDIS_URL": self.bridge_redis_url,
+            "RASA_URL": ",".join(self.rasa_urls),
             "BRIDGE_PORT": str(self.ports.bridge),
             "BRIDGE_INSTANCE": "bridge-1",
             "SHOP_IDENTITY_SECRET": LOCAL_SHOP_IDENTITY_SECRET,

@@ -189,8 +189,14 @@ def served(rasa_url: str) -> dict[str, Any] | str:
         return f"no running Rasa at {rasa_url} ({exc})"
 
 
-def load_and_report(rasa_url: str, current: Path) -> int:
-    """PUT /model, then what Rasa says it serves; exit status."""
+def load_and_report(rasa_urls: str, current: Path) -> int:
+    """PUT /model into every Rasa of RASA_URL (comma-separated: several servers share the
+    trackers), then what each says it serves; exit status (non-zero if any failed)."""
+    urls = [url.strip() for url in rasa_urls.split(",") if url.strip()]
+    return max(_load_one(url, current) for url in urls)
+
+
+def _load_one(rasa_url: str, current: Path) -> int:
     problem = load_into_rasa(rasa_url, current)
     if problem:
         print(problem)

@@ -115,8 +115,14 @@ def main() -> int:
     parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
     parser.add_argument("--json", action="store_true", help="print it as JSON")
     args = parser.parse_args()
-    found = status(args.current, args.previous or previous_of(args.current), args.rasa_url)
-    print(json.dumps(found, indent=2) if args.json else render(found))
+    # RASA_URL may list several servers: each is asked what it serves.
+    urls = [url.strip() for url in args.rasa_url.split(",") if url.strip()]
+    previous = args.previous or previous_of(args.current)
+    found = [status(args.current, previous, url) for url in urls]
+    if args.json:
+        print(json.dumps(found[0] if len(found) == 1 else found, indent=2))
+    else:
+        print("\n".join(render(one) for one in found))
     return 0
 
 

@@ -55,7 +55,11 @@ async def _holding(redis: Redis, pattern: str, value: str) -> list[str]:
     batch: list[str] = []
 
     async def check() -> None:
-        values: Any = await redis.mget(batch)
+        # One GET per key (a pipeline): on Cluster the keys are in many slots, MGET wants one.
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in batch:
+                pipe.get(key)
+            values: Any = await pipe.execute()
         found.extend(key for key, held in zip(batch, values, strict=True) if held == value)
         batch.clear()
 
@@ -123,7 +127,7 @@ async def forget(
     for file_id in sorted(file_ids):
         if await files.delete(file_id):
             done.append(f"deleted {keys.attachment(file_id)}")
-    async for key in redis.scan_iter(match=keys.relayed("*", "*"), count=1000):
+    async for key in redis.scan_iter(match=keys.RELAYED_PATTERN, count=1000):
         if await redis.hget(key, "conversation") == conversation_id and await redis.delete(key):
             done.append(f"deleted {key}")
     # De-duplication markers: those naming it, and those holding one of its lines.
@@ -133,7 +137,7 @@ async def forget(
     for key in await _holding(redis, keys.identity_token("*"), conversation_id):
         await redis.set(key, FORGOTTEN, xx=True, keepttl=True)
         done.append(f"cleared {key}")
-    for index in (keys.REVIEW, keys.UNCLAIMED, keys.ACTIVITY):
+    for index in (keys.REVIEW, keys.unclaimed(conversation_id), keys.activity(conversation_id)):
         if await redis.zrem(index, conversation_id):
             done.append(f"removed it from {index}")
     if removed := await spikes.forget_conversation(redis, conversation_id):
@@ -160,7 +164,7 @@ async def _keys_naming(redis: Redis, conversation_id: str, info: dict[str, str])
         doomed.add(keys.telegram_chat_slot(external))
     if external:
         channel = info.get("channel") or str(Channel.TELEGRAM)
-        doomed.add(keys.customer_quota(channel, external))
+        doomed.add(keys.customer_quota(channel, external, conversation_id))
     return [f"deleted {key}" for key in sorted(doomed) if await redis.delete(key)]
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.models import StaffMessageRef
 from bridge.outbox.jobs import MarkAnswer, MarkChoice, MarkRefusal, MarkReply
 from bridge.outbox.outbox import Outbox
@@ -208,7 +208,7 @@ class StaffMarks:
         if conversation_id is None or found is None:
             return
         once = f"mark:{ref.id}"
-        if await self._redis.exists(event_key(STAFF_EVENTS, once)):
+        if await self._redis.exists(event_key(STAFF_EVENTS, once, conversation_id)):
             return  # a redelivery of a command already answered
         verb, argument = found.group(1).lower(), found.group(2).strip()
         name, number, words = _target(argument)
@@ -331,7 +331,7 @@ class StaffMarks:
 
     async def _answer(self, once: str, reply: MarkReply) -> None:
         """Queue `reply` once for the event, click or command `once` names."""
-        key = event_key(STAFF_EVENTS, once)
+        key = event_key(STAFF_EVENTS, once, reply.conversation)
         await self._outbox.enqueue_once(key, keys.DEDUPE_TTL_S * 1000, reply)
 
     async def _get(self, conversation_id: str, field: str) -> Mark | None:
@@ -339,7 +339,7 @@ class StaffMarks:
         return Mark(**json.loads(raw)) if raw else None
 
     async def _put(self, conversation_id: str, field: str, mark: Mark) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             pipe.hset(keys.marks(conversation_id), field, json.dumps(asdict(mark)))
             pipe.zadd(keys.REVIEW, {conversation_id: mark.at_ms})
             await pipe.execute()

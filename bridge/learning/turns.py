@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.learning.spikes import SpikeRule, Spikes
 from bridge.models import Conversation, Message
 from bridge.outbox.outbox import Outbox
@@ -81,7 +81,7 @@ class Learning:
             "awaiting": int(decision.awaiting),
             "reason": handoff_reason,
         }
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             pipe.xadd(keys.turns(conversation.id), fields, maxlen=TURNS_KEPT, approximate=True)
             if is_notable(decision):
                 pipe.zadd(keys.REVIEW, {conversation.id: now})

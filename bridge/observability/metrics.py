@@ -103,8 +103,9 @@ QUEUES = (keys.SLACK_OUTBOX, keys.TELEGRAM_OUTBOX, keys.DEAD_LETTERS)
 
 
 def channel_of(stream: str) -> str:
-    """`bridge:out:telegram` (or its partition `bridge:out:telegram:p3`) -> `telegram`."""
-    return stream.split(":")[2] if stream.count(":") >= 2 else stream
+    """`bridge:out:telegram` (or its partition `bridge:{p3}:out:telegram`) -> `telegram`."""
+    parts = [part for part in stream.split(":") if not part.startswith("{")]  # no hash tag
+    return parts[2] if len(parts) >= 3 else stream
 
 
 def message(channel: str, direction: str) -> None:

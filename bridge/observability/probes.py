@@ -14,6 +14,8 @@ from typing import TypeVar
 import aiohttp
 from redis.asyncio import Redis
 
+from bridge.rasa_servers import parse_urls
+
 T = TypeVar("T")
 TIMEOUT_S = 5.0
 
@@ -51,7 +53,31 @@ class Detail(str):
 async def rasa(http: aiohttp.ClientSession, base_url: str) -> str:
     """Rasa answers, and has a model loaded: which one (GET /status: the archive's file name
     and the model_id Rasa gave it when it was trained; the training date is not served over
-    HTTP, `make status` reads it from the archive by that id)."""
+    HTTP, `make status` reads it from the archive by that id).
+
+    With several servers (RASA_URL a comma-separated list) it passes while one of them does
+    (the bridge fails turns over to it); the line names every server that does not, the
+    `servers` field has each one's result and `model` is the first healthy one's.
+    """
+    urls = parse_urls(base_url)
+    if len(urls) <= 1:
+        return await _one_rasa(http, urls[0] if urls else base_url)
+    results = await asyncio.gather(*(_one_rasa(http, url) for url in urls), return_exceptions=True)
+    up = [(u, r) for u, r in zip(urls, results, strict=True) if isinstance(r, Detail)]
+    down = [(u, r) for u, r in zip(urls, results, strict=True) if not isinstance(r, Detail)]
+    servers = {
+        u: {"ok": isinstance(r, Detail), "detail": str(r)}
+        for u, r in zip(urls, results, strict=True)
+    }
+    if not up:
+        raise ProbeFailed("no Rasa server usable: " + "; ".join(str(r) for _, r in down))
+    line = f"{len(up)} of {len(urls)} Rasa servers up; {up[0][0]}: {up[0][1]}"
+    if down:
+        line += "; down: " + "; ".join(str(r) for _, r in down)
+    return Detail(line, model=up[0][1].fields.get("model"), servers=servers)
+
+
+async def _one_rasa(http: aiohttp.ClientSession, base_url: str) -> Detail:
     base = base_url.rstrip("/")
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     try:

@@ -13,6 +13,7 @@ count. It is an upper bound: a customer who gave up silently is in it too.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -29,6 +30,27 @@ log = logging.getLogger(__name__)
 STARTED = "started_at_ms"
 HANDOFF = "handoff_at_ms"
 FIRST_REPLY = "first_reply_at_ms"
+# Kept (not deleted at the end) for `make report` (tools/report): JSON list of the stretch's
+# events, oldest first, the last HISTORY_KEPT: {"e": "handoff", "at": ms, "reason": r} and
+# {"e": "closed", "at": ms}. It lives and expires with the conversation's hash.
+HISTORY = "timeline"
+HISTORY_KEPT = 50
+
+# Appends one event to HISTORY, only while the conversation is stored (a late write must not
+# leave a partial record behind). KEYS: conversation. ARGV: field, event (JSON), kept.
+_APPEND = """
+if redis.call('HEXISTS', KEYS[1], 'channel') == 0 then return 0 end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local events = {}
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == 'table' then events = decoded end
+end
+table.insert(events, cjson.decode(ARGV[2]))
+while #events > tonumber(ARGV[3]) do table.remove(events, 1) end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(events))
+return 1
+"""
 
 # Takes the conversations idle since before ARGV[1] out of the activity set, so each one is
 # ended by exactly one replica.
@@ -43,6 +65,7 @@ class Timeline:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._claim_idle = redis.register_script(_CLAIM_IDLE)
+        self._append = redis.register_script(_APPEND)
 
     async def handed_over(self, conversation_id: str, reason: str) -> None:
         metrics.handoff(reason)
@@ -50,6 +73,7 @@ class Timeline:
             pipe.hset(keys.conversation(conversation_id), HANDOFF, now_ms())
             pipe.hdel(keys.conversation(conversation_id), FIRST_REPLY)
             await pipe.execute()
+        await self._remember(conversation_id, {"e": "handoff", "at": now_ms(), "reason": reason})
 
     @staticmethod
     def staff_reply_counted(now_ms: int, first_after_handoff_ms: int | None) -> None:
@@ -61,16 +85,31 @@ class Timeline:
 
     async def closed(self, conversation_id: str) -> None:
         """Call when a conversation is closed (by staff or customer); times it, counts it."""
-        await self._redis.zrem(keys.ACTIVITY, conversation_id)
+        await self._redis.zrem(keys.activity(conversation_id), conversation_id)
+        await self._remember(conversation_id, {"e": "closed", "at": now_ms()})
         await self._end(conversation_id, "closed")
+
+    async def _remember(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Append to the conversation's HISTORY; never raises (the report can do without)."""
+        try:
+            await self._append(
+                keys=[keys.conversation(conversation_id)],
+                args=[HISTORY, json.dumps(event), HISTORY_KEPT],
+            )
+        except Exception as exc:
+            log.warning("could not record the timeline of %s: %s", conversation_id, exc)
 
     async def sweep_idle(self, idle_after_s: float, batch: int = 100) -> int:
         """End conversations nobody wrote in for `idle_after_s`; returns how many."""
         cutoff = now_ms() - int(idle_after_s * 1000)
-        ids: Any = await self._claim_idle(keys=[keys.ACTIVITY], args=[cutoff, batch])
-        for conversation_id in ids:
-            await self._end(str(conversation_id), "idle")
-        return len(ids)
+        ended = 0
+        # One index per partition tag (keys.activity), each claimed in its own step.
+        for index in keys.activity_shards():
+            ids: Any = await self._claim_idle(keys=[index], args=[cutoff, batch])
+            for conversation_id in ids:
+                await self._end(str(conversation_id), "idle")
+            ended += len(ids)
+        return ended
 
     async def _end(self, conversation_id: str, how: str) -> None:
         key = keys.conversation(conversation_id)

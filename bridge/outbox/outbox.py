@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from redis.asyncio import Redis
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.models import Channel, Conversation, Message, StaffMessageRef
 from bridge.observability import metrics, timeline
 from bridge.outbox import live, receipts, retention
@@ -122,7 +122,7 @@ class Outbox:
         return str(title) if title is not None else None
 
     async def enqueue(self, *jobs: Job) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             for job in jobs:
                 _add(pipe, job)
             await pipe.execute()
@@ -201,9 +201,9 @@ class Outbox:
             keys=[
                 once_key,
                 keys.transcript(conversation.id),
-                keys.relayed(ref.channel, ref.id),
+                keys.relayed(conversation.id, ref.channel, ref.id),
                 keys.conversation(conversation.id),
-                keys.ACTIVITY,
+                keys.activity(conversation.id),
                 *staged.keys,
             ],
             args=args,
@@ -265,7 +265,7 @@ class Outbox:
         off their stream (_done: a delivered entry is not kept)."""
         steps = delivered.steps if delivered is not None else ()
         follow_ups = [receipt for job in jobs for receipt in receipts.after_delivery(job)]
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             for step in steps:
                 step(pipe)
             for job in follow_ups:
@@ -279,7 +279,7 @@ class Outbox:
         """Give up on a delivery: every entry's fields go to the dead letters (the newest
         DEAD_LETTERS_KEPT are kept), and the receipts its jobs are owed are queued, as the
         entries are acknowledged and taken off their stream."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             for fields in entries:
                 dead: dict[Any, Any] = {**fields, "stream": delivery.stream, "reason": reason}
                 pipe.xadd(keys.DEAD_LETTERS, dead, maxlen=keys.DEAD_LETTERS_KEPT, approximate=True)

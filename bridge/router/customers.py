@@ -32,7 +32,7 @@ from bridge.observability.timeline import Timeline
 from bridge.office_hours import Availability, describe_moment
 from bridge.outbox.jobs import Notice, PostCustomerLine, PostNotice
 from bridge.outbox.outbox import Outbox
-from bridge.rasa_client import SAID, RasaClient, RasaUnavailable
+from bridge.rasa_client import MESSAGE_ID, SAID, RasaClient, RasaUnavailable
 from bridge.rate_limits import CustomerQuota
 from bridge.router.routes import CustomerRoute, customer_route
 from bridge.router.turn_locks import TurnLocks
@@ -102,7 +102,8 @@ class CustomerSide:
         quota = self._quotas.get(conversation.channel)
         if quota is None:
             return True
-        return await quota.allow(str(conversation.channel), conversation.external_id)
+        channel, external = str(conversation.channel), conversation.external_id
+        return await quota.allow(channel, external, conversation.id)
 
     # --- a customer's line --------------------------------------------------------------------
 
@@ -147,12 +148,14 @@ class CustomerSide:
         inbound = await self._store.transcripts.record_inbound(
             conversation.id,
             message,
-            event_key(source, event_id),
+            event_key(source, event_id, conversation.id),
             to_thread=PostCustomerLine(conversation.id, message.text, message.file_id),
             active_at_ms=now_ms() if self._timeline is not None else None,
             # Echoed to the customer's other tabs (and other devices on the same session).
             live_event=self._outbox.live_event(conversation, message),
-            quota=quota.in_script(source, conversation.external_id) if quota else None,
+            quota=quota.in_script(source, conversation.external_id, conversation.id)
+            if quota
+            else None,
             retention_s=self._retention_s,
         )
         if inbound.is_new:
@@ -182,7 +185,7 @@ class CustomerSide:
     async def slow_down(self, conversation: Conversation, window: str) -> None:
         """A customer went over their message quota: say so once per window (their messages
         in that window are not passed on)."""
-        once = event_key(QUOTA_NOTICES, f"{conversation.id}:{window}")
+        once = event_key(QUOTA_NOTICES, f"{conversation.id}:{window}", conversation.id)
         await self._outbox.to_customer(
             conversation, Message(role=Role.SYSTEM, text=texts.SLOW_DOWN), once_key=once
         )
@@ -219,6 +222,8 @@ class CustomerSide:
                 await self._store.conversations.bot_was_reset(conversation.id)
             said = payload or _words(inbound.message.text)
             metadata = _who_is_asking(conversation)
+            # Names the message in Rasa's tracker: a turn whose server died is settled by it.
+            metadata[MESSAGE_ID] = inbound.message.id
             if payload:
                 # The card shows the words the customer tapped, not the payload (issue 15).
                 metadata[SAID] = inbound.message.text

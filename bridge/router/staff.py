@@ -77,7 +77,7 @@ class StaffSide:
         route, reason = staff_route(current, reply)
         if route is StaffRoute.IGNORE or current is None:
             return None
-        once = event_key(STAFF_EVENTS, reply.event_id)
+        once = event_key(STAFF_EVENTS, reply.event_id, conversation_id)
         if route is StaffRoute.KEEP_INTERNAL:
             if await self._store.dedupe.first_time(once):
                 await self._outbox.enqueue(receipts.kept_internal(current.id, reply.ref))
@@ -116,7 +116,7 @@ class StaffSide:
         # "again" re-sends with the same once-keys: a click retried after a crash completes
         # what the first one started, and never tells the customer twice.
         for n, message in enumerate(_desk_notices(action, user_name)):
-            once = event_key(DESK_EVENTS, f"{action}:{conversation_id}:{card}:{n}")
+            once = event_key(DESK_EVENTS, f"{action}:{conversation_id}:{card}:{n}", conversation_id)
             await self._outbox.to_customer(conversation, message, once_key=once)
         return outcome
 
@@ -125,12 +125,18 @@ class StaffSide:
     ) -> bool:
         """A relayed staff message was edited (`text`, its new words) or deleted (None): reflect
         it to the customer. False when the message never reached them (a note, a refusal)."""
-        relay = await self._store.threads.relay(ref)
+        threads = self._store.threads
+        found = (
+            await threads.conversation_for_thread(ref.channel, ref.thread) if ref.thread else None
+        )
+        relay = await threads.relay(ref, found) if found else None
         conversations = self._store.conversations
         conversation = await conversations.get(relay.conversation) if relay else None
         if relay is None or conversation is None:
             return False
-        if not await self._store.dedupe.first_time(event_key(STAFF_EVENTS, event_id)):
+        if not await self._store.dedupe.first_time(
+            event_key(STAFF_EVENTS, event_id, conversation.id)
+        ):
             return True
         await self._outbox.revise(conversation, ref, relay.message_id, text, author)
         return True
@@ -144,7 +150,8 @@ class StaffSide:
             return
         hours = self._availability.hours
         notice = texts.unclaimed_notice(hours.describe() if hours else "")
-        once = event_key(DESK_EVENTS, f"late:{conversation.id}:{conversation.handoff_at_ms}")
+        late = f"late:{conversation.id}:{conversation.handoff_at_ms}"
+        once = event_key(DESK_EVENTS, late, conversation.id)
         if await self._outbox.to_customer(
             conversation, Message(role=Role.SYSTEM, text=notice), once_key=once
         ):
@@ -158,7 +165,7 @@ class StaffSide:
     ) -> Message | Literal["not-claimed"] | None:
         """Relay a staff reply (and its files) in one script call, with the timeline's stamps.
         `guarded`: only into a claimed handoff on the reply's thread (else NOT_CLAIMED)."""
-        once = event_key(STAFF_EVENTS, reply.event_id)
+        once = event_key(STAFF_EVENTS, reply.event_id, conversation.id)
         message = Message(role=Role.STAFF, text=reply.text, author=reply.author)
         if reply.attachments:
             message = await self._attach(message, reply.attachments[0])
@@ -178,7 +185,7 @@ class StaffSide:
             more = await self._attach(
                 Message(role=Role.STAFF, text="", author=reply.author), attachment
             )
-            more_once = event_key(STAFF_EVENTS, f"{reply.event_id}:{n}")
+            more_once = event_key(STAFF_EVENTS, f"{reply.event_id}:{n}", conversation.id)
             await self._outbox.to_customer(conversation, more, once_key=more_once)
         if relayed is None:
             return None  # a redelivered event: it was relayed the first time

@@ -205,7 +205,7 @@ class Conversations:
             keys=[
                 keys.conversation(conversation_id),
                 keys.earlier_threads(conversation_id),
-                keys.UNCLAIMED,
+                keys.unclaimed(conversation_id),
                 *staged.keys,
             ],
             args=[
@@ -233,7 +233,11 @@ class Conversations:
         """Claim, close or hand back, and redraw the card; see _DESK_ACTION for the answers."""
         staged = stage(UpdateCard(conversation_id, thread))
         outcome = await self._desk_action(
-            keys=[keys.conversation(conversation_id), keys.UNCLAIMED, *staged.keys],
+            keys=[
+                keys.conversation(conversation_id),
+                keys.unclaimed(conversation_id),
+                *staged.keys,
+            ],
             args=[
                 str(action),
                 thread,
@@ -268,5 +272,9 @@ class Conversations:
         return bool(accepted)
 
     async def due_unclaimed(self, now: int) -> list[str]:
-        due: Any = await self._due(keys=[keys.UNCLAIMED], args=[str(now)])
-        return [str(d) for d in due]
+        found: list[str] = []
+        # One index per partition tag (keys.unclaimed), each taken from in its own step.
+        for index in keys.unclaimed_shards():
+            due: Any = await self._due(keys=[index], args=[str(now)])
+            found += [str(d) for d in due]
+        return found

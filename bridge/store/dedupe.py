@@ -15,10 +15,11 @@ DESK_EVENTS = "desk"  # what the bridge tells a customer about their handoff
 QUOTA_NOTICES = "quota"  # "slow down", once per customer per window
 
 
-def event_key(source: str, event_id: str) -> str:
+def event_key(source: str, event_id: str, conversation_id: str) -> str:
     """The once key of an event: `source` is a customer channel or one of the sources above;
-    `event_id` is unique within it."""
-    return keys.seen(source, event_id)
+    `event_id` is unique within it. In the conversation's slot (the conversation's scripts set
+    it in the step it guards)."""
+    return keys.seen(source, event_id, conversation_id)
 
 
 class Dedupe:
@@ -42,10 +43,16 @@ async def forget_markers(redis: Redis, conversation_id: str, entry_ids: set[str]
     batch: list[str] = []
 
     async def check(batch: list[str]) -> None:
-        values: Any = await redis.mget(batch) if entry_ids else [None] * len(batch)
+        # One GET per key (a pipeline): the keys are in many Cluster slots, MGET wants one.
+        values: Any = [None] * len(batch)
+        if entry_ids:
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in batch:
+                    pipe.get(key)
+                values = await pipe.execute()
         doomed.extend(key for key, value in zip(batch, values, strict=True) if value in entry_ids)
 
-    async for key in redis.scan_iter(match=keys.seen("*", "*"), count=1000):
+    async for key in redis.scan_iter(match=keys.SEEN_PATTERN, count=1000):
         if conversation_id in str(key).split(":"):
             doomed.append(str(key))
         else:

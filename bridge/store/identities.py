@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.models import CUSTOMER_FIELDS, Customer, Verification
 from bridge.store.conversations import SET_IF_STORED
 
@@ -31,7 +31,7 @@ class Identities:
     async def bind(self, conversation_id: str, customer: Customer | None) -> None:
         """Sign `customer` in to the conversation (None signs whoever it was out)."""
         key = keys.conversation(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with redis_pool.transaction(self._redis) as pipe:
             if customer is None:
                 pipe.hdel(key, *CUSTOMER_FIELDS)
             else:

@@ -12,15 +12,11 @@ from bridge import keys
 from bridge.models import Channel, Conversation, StaffMessageRef
 from bridge.outbox.delivery import Step
 
-# A staff reply's first step in one round trip: the conversation its thread belongs to, and the
-# fields of its state named in ARGV[2..] (false: not one of our threads). The conversation key is
-# built from the id just read, so it is not declared in KEYS: fine on a standalone or Sentinel
-# Redis, one more script to change for Cluster (docs/scaling.md).
-_STAFF_THREAD = """
-local id = redis.call('GET', KEYS[1])
-if not id then return false end
-return {id, redis.call('HMGET', ARGV[1] .. id, unpack(ARGV, 2))}
-"""
+# A staff reply's first step: the conversation its thread belongs to (a GET of the thread map),
+# then the fields of its state (an HMGET). Two commands, not one script: the conversation's key
+# is known only from the id read, and on Redis Cluster a script must declare every key it
+# touches (docs/scaling.md). Each process remembers the threads it looked up (below), so the
+# second round trip is paid once per thread.
 # What a staff reply reads of the conversation: where it goes, whether it may, whether it claims.
 # Reading only these (not the whole hash, with its card data) keeps the reply cheap to parse.
 _STAFF_FIELDS = ("channel", "mode", "thread_ts", "claimed_by")
@@ -43,7 +39,6 @@ class RelayRecord:
 class Threads:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._staff_thread = redis.register_script(_STAFF_THREAD)
         self._known: dict[tuple[str, str], tuple[str, Channel]] = {}
 
     @staticmethod
@@ -66,13 +61,11 @@ class Threads:
         """The conversation of a staff thread, in one round trip: None when the thread is not
         one of ours; (id, None) when the conversation is gone (forgotten). The Conversation
         holds only what a staff reply reads (_STAFF_FIELDS); Conversations.get has the rest."""
-        found: Any = await self._staff_thread(
-            keys=[keys.slack_thread(channel, thread)],
-            args=[keys.CONVERSATION_PREFIX, *_STAFF_FIELDS],
-        )
+        found: Any = await self._redis.get(keys.slack_thread(channel, thread))
         if not found:
             return None
-        conversation_id, values = str(found[0]), found[1]
+        conversation_id = str(found)
+        values: Any = await self._redis.hmget(keys.conversation(conversation_id), _STAFF_FIELDS)
         data = {k: v for k, v in zip(_STAFF_FIELDS, values, strict=True) if v is not None}
         if "channel" not in data:
             return conversation_id, None
@@ -96,21 +89,22 @@ class Threads:
         threads: Any = await self._redis.lrange(keys.earlier_threads(conversation_id), 0, -1)
         return [str(t) for t in threads]
 
-    async def relay(self, ref: StaffMessageRef) -> RelayRecord | None:
-        """What staff message `ref` became, if it was relayed."""
-        data: Any = await self._redis.hgetall(keys.relayed(ref.channel, ref.id))
+    async def relay(self, ref: StaffMessageRef, conversation_id: str) -> RelayRecord | None:
+        """What staff message `ref` (in a thread of the conversation) became, if it was
+        relayed."""
+        data: Any = await self._redis.hgetall(keys.relayed(conversation_id, ref.channel, ref.id))
         if not data.get("conversation"):
             return None
         ids = tuple(int(i) for i in str(data.get("telegram_ids") or "").split(",") if i)
         return RelayRecord(str(data["conversation"]), str(data.get("message_id") or ""), ids)
 
     @staticmethod
-    def sent_ids_step(ref: StaffMessageRef, platform_ids: list[int]) -> Step:
+    def sent_ids_step(ref: StaffMessageRef, conversation_id: str, platform_ids: list[int]) -> Step:
         """The writes that remember the ids a platform gave a relayed staff message (so an edit
         can find them), for the transaction that acknowledges its delivery."""
 
         def remember(pipe: Any) -> None:
-            key = keys.relayed(ref.channel, ref.id)
+            key = keys.relayed(conversation_id, ref.channel, ref.id)
             pipe.hset(key, "telegram_ids", ",".join(str(i) for i in platform_ids))
             pipe.expire(key, keys.RELAY_TTL_S)
 

@@ -112,7 +112,7 @@ class Transcripts:
                 seen_key,
                 keys.transcript(conversation_id),
                 keys.conversation(conversation_id),
-                keys.ACTIVITY,
+                keys.activity(conversation_id),
                 quota_key,
                 *staged.keys,
             ],

@@ -82,7 +82,7 @@ async def test_forget_deletes_everything_about_a_customer(
     left = [k async for k in redis.scan_iter(match=f"*:{conversation}")]
     left += [k async for k in redis.scan_iter(match=f"*:{conversation}:*")]
     assert left == [], left
-    for index in (keys.REVIEW, keys.ACTIVITY, keys.UNCLAIMED):
+    for index in (keys.REVIEW, keys.activity(conversation), keys.unclaimed(conversation)):
         assert await redis.zscore(index, conversation) is None
     assert not await rasa_redis.exists(keys.rasa_tracker(conversation))
     again = await asyncio.to_thread(tool, stack, "tools.forget", conversation)

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bridge import keys
 from devstack.stack import LOCAL_SHOP_IDENTITY_SECRET, Stack
 from tests.desk.helpers import Desk, WidgetCustomer
 from tests.identity.helpers import ANA, sign
@@ -82,7 +83,7 @@ async def test_anonymous_handoffs_are_capped_but_signed_in_customers_go_through(
     cards = await desk.top_level()
     assert not any(guest in m.get("text", "") for m in cards), "the refused guest got no thread"
     redis = bridge.redis()
-    assert await redis.hget(f"bridge:conv:{guest}", "mode") == "bot"
+    assert await redis.hget(keys.conversation(guest), "mode") == "bot"
     await redis.aclose()
 
 
@@ -109,7 +110,7 @@ async def test_a_hello_stores_nothing_and_the_first_message_stores_an_expiring_c
         await customer.wait_for(lambda m: m["role"] == "bot", "the bot's answer")
         conversation = customer.conversation_id
     owned = [key async for key in redis.scan_iter(match=f"*{conversation}*")]
-    assert f"bridge:conv:{conversation}" in owned
+    assert keys.conversation(conversation) in owned
     # Every key the conversation left has an expiry (none is kept forever).
     ttls = {key: await redis.ttl(key) for key in owned}
     assert all(ttl > 0 for ttl in ttls.values()), ttls

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bridge import keys
 from tests.desk.helpers import WidgetCustomer
 from tests.reliability.conftest import Replicas
 from tests.support import TelegramCustomer, eventually
@@ -67,7 +68,7 @@ async def test_telegram_flood_gets_one_polite_reply(
     await customer.say("flood 6")  # still over the quota: no second notice this minute
     redis = replicas.redis()
     transcript = await eventually(
-        lambda: redis.xrange(f"bridge:conv:tg-{chat_id}:log"),
+        lambda: redis.xrange(keys.transcript(f"tg-{chat_id}")),
         lambda entries: any("faster than" in f.get("text", "") for _, f in entries),
         what="the notice in the transcript",
     )

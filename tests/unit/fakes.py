@@ -236,7 +236,7 @@ class FakeThreads:
     async def conversation_for_thread(self, channel: str, thread: str) -> str | None:
         return self.w.threads.get((channel, thread))
 
-    async def relay(self, ref: StaffMessageRef) -> RelayRecord | None:
+    async def relay(self, ref: StaffMessageRef, conversation_id: str) -> RelayRecord | None:
         return self.w.relays.get((ref.channel, ref.id))
 
 

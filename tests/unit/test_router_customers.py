@@ -26,7 +26,7 @@ from bridge.outbox.jobs import (
     PostTranscript,
     SendToCustomer,
 )
-from bridge.rasa_client import BotTurn
+from bridge.rasa_client import MESSAGE_ID, BotTurn
 from bridge.router.customers import CustomerSide
 from bridge.router.staff import StaffSide
 from bridge.store.transcript import Inbound
@@ -207,8 +207,13 @@ async def test_a_quick_reply_counts_only_for_a_button_the_customer_was_shown() -
 
 async def test_the_assistant_is_told_who_is_asking() -> None:
     desk = Desk()
-    await desk.say("hi")
-    assert desk.rasa.metadata[-1] == {"customer": None, "source": f"widget:{desk.id}"}
+    said = await desk.say("hi")
+    assert desk.rasa.metadata[-1] == {
+        "customer": None,
+        "source": f"widget:{desk.id}",
+        # Names the message in Rasa's tracker (a turn whose Rasa died is settled by it).
+        MESSAGE_ID: said.message.id,
+    }
     desk.world.hashes[desk.id].update(
         customer_id="c-ana", customer_email="ana@example.com", customer_name="Ana"
     )

@@ -63,7 +63,9 @@ class TelegramSender:
             return None
         # Telegram accepted a staff reply: remember its ids (an edit needs them), in the step
         # that acknowledges it and queues its receipt (bridge/outbox/receipts.py).
-        return Delivered(steps=(Threads.sent_ids_step(job.staff_message, sent_ids),))
+        return Delivered(
+            steps=(Threads.sent_ids_step(job.staff_message, job.conversation, sent_ids),)
+        )
 
     async def _pace(self, chat: int) -> None:
         """Wait for the chat's and the bot's next send slot (shared by every replica)."""
@@ -97,7 +99,7 @@ class TelegramSender:
     async def _revise(self, job: ReviseSent) -> None:
         """Edit or withdraw a staff message the customer already has; correct it otherwise."""
         chat = chat_id(job.conversation)
-        relay = await self._store.threads.relay(job.staff_message)
+        relay = await self._store.threads.relay(job.staff_message, job.conversation)
         ids = relay.platform_ids if relay is not None else ()
         if not ids:
             return  # the original never reached the customer: nothing to correct

@@ -16,7 +16,7 @@ from collections import defaultdict
 from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 
-from bridge import keys
+from bridge import keys, redis_pool
 from bridge.models import Message
 from bridge.outbox import live
 from bridge.platforms.widget import wire
@@ -62,7 +62,7 @@ class WidgetHub:
                 await asyncio.sleep(1)
 
     async def _listen(self) -> None:
-        async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+        async with await redis_pool.pubsub(self._redis, ignore_subscribe_messages=True) as pubsub:
             await pubsub.subscribe(keys.WIDGET_EVENTS)
             self.subscribed.set()
             async for event in pubsub.listen():
