@@ -145,18 +145,7 @@ class RasaClient:
         self, server: str, body: dict[str, Any], limit: aiohttp.ClientTimeout
     ) -> BotTurn:
         url = server + "/webhooks/rest/webhook"
-        try:
-            async with self._session.post(url, json=body, timeout=limit) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"Rasa at {server} answered HTTP {response.status}")
-                items = await response.json()
-        except _CONNECT_FAILED as exc:
-            raise _NotSent(_describe(exc)) from exc
-        except _CONNECTION_LOST as exc:
-            raise _AnswerLost(_describe(exc)) from exc
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            # No answer in time (the server may still be working on it), or not JSON.
-            raise RasaUnavailable(_describe(exc)) from exc
+        items = await _answer(server, self._session.post(url, json=body, timeout=limit))
         if not isinstance(items, list):
             raise RasaUnavailable("Rasa's reply is not a list of messages")
         self.servers.mark_up(server)
@@ -195,19 +184,10 @@ class RasaClient:
 
     async def _events(self, server: str, sender: str) -> list[dict[str, Any]]:
         url = f"{server}/conversations/{quote(sender, safe='')}/tracker"
-        try:
-            async with self._session.get(
-                url, params={"include_events": "AFTER_RESTART"}, timeout=self._timeout
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"Rasa at {server} answered HTTP {response.status}")
-                tracker = await response.json()
-        except _CONNECT_FAILED as exc:
-            raise _NotSent(_describe(exc)) from exc
-        except _CONNECTION_LOST as exc:
-            raise _AnswerLost(_describe(exc)) from exc
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(_describe(exc)) from exc
+        request = self._session.get(
+            url, params={"include_events": "AFTER_RESTART"}, timeout=self._timeout
+        )
+        tracker = await _answer(server, request)
         events = tracker.get("events") if isinstance(tracker, dict) else None
         return [e for e in events or [] if isinstance(e, dict)]
 
@@ -255,6 +235,24 @@ _CONNECTION_LOST = (
     aiohttp.ClientOSError,
     aiohttp.ClientPayloadError,
 )
+
+
+async def _answer(server: str, request: Any) -> Any:
+    """The JSON answer of one call to `server` (a session request, not yet awaited), its
+    failures sorted: _NotSent (nothing reached Rasa), _AnswerLost (the request went out, the
+    connection died), RasaUnavailable (an HTTP error, no answer in time, not JSON)."""
+    try:
+        async with request as response:
+            if response.status != 200:
+                raise RasaUnavailable(f"Rasa at {server} answered HTTP {response.status}")
+            return await response.json()
+    except _CONNECT_FAILED as exc:
+        raise _NotSent(_describe(exc)) from exc
+    except _CONNECTION_LOST as exc:
+        raise _AnswerLost(_describe(exc)) from exc
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        # No answer in time (the server may still be working on it), or not JSON.
+        raise RasaUnavailable(_describe(exc)) from exc
 
 
 def _timeout(total_s: float) -> aiohttp.ClientTimeout:
